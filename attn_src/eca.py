@@ -1,0 +1,83 @@
+"""Efficient Channel Attention (ECA).
+
+Wang, Wu, Zhu, Li, Zuo, Hu. *ECA-Net: Efficient Channel Attention for Deep
+Convolutional Neural Networks*. CVPR 2020.
+
+ECA keeps SE's squeeze (global average pooling) but replaces the bottleneck MLP
+by a 1-D convolution of size k across the channel descriptor (Eq. 7 in its
+1-D-conv form): every channel's gate depends on its k neighbours only, and no
+dimensionality reduction happens::
+
+    omega = sigmoid(C1D_k(y)),    y = GAP(x)
+
+The kernel size is chosen from C by the inverse of the assumed mapping
+``C = phi(k) = 2^(gamma * k - b)`` (Eqs. 12-13)::
+
+    k = psi(C) = | log2(C) / gamma + b / gamma |_odd
+
+where ``|t|_odd`` is "the nearest odd number". The official code computes it as
+``t = int(abs((log2(C) + b) / gamma))`` and adds 1 when ``t`` is even, which is
+what :func:`eca_kernel_size` does.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._validate import check_input, check_int, check_odd_kernel, check_positive_number, check_real
+
+
+def eca_kernel_size(channels: int, gamma: float = 2, b: float = 1) -> int:
+    """ECA's adaptive kernel size ``psi(C)`` (ECA-Net Eq. 13), as the official code computes it.
+
+    >>> [eca_kernel_size(c) for c in (64, 128, 256, 512)]
+    [3, 5, 5, 5]
+    """
+    channels = check_int("channels", channels)
+    gamma = check_positive_number("gamma", gamma)
+    b = check_real("b", b)
+    t = int(abs((math.log2(channels) + b) / gamma))
+    return t if t % 2 else t + 1
+
+
+class ECA(nn.Module):
+    """Efficient Channel Attention: ``x * sigmoid(conv1d_k(mean_hw(x)))``.
+
+    Args:
+        channels: number of input channels C (also sets k when ``kernel_size`` is None).
+        kernel_size: odd size k of the 1-D convolution across channels;
+            ``None`` picks ``eca_kernel_size(channels, gamma, b)``.
+        gamma, b: the constants of the mapping between C and k (paper: 2 and 1).
+
+    Extra parameters: exactly k (the 1-D convolution has no bias).
+    """
+
+    def __init__(self, channels: int, kernel_size: int | None = None, gamma: float = 2, b: float = 1) -> None:
+        super().__init__()
+        self.channels = check_int("channels", channels)
+        if kernel_size is None:
+            kernel_size = eca_kernel_size(self.channels, gamma, b)
+        self.kernel_size = check_odd_kernel("kernel_size", kernel_size)
+        self.conv = nn.Conv1d(1, 1, self.kernel_size, padding=self.kernel_size // 2, bias=False)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-channel gate of ``x``, shaped (N, C, 1, 1)."""
+        check_input(x, self.channels)
+        y = x.mean(dim=(2, 3))                      # squeeze: (N, C)
+        y = self.conv(y.unsqueeze(1)).squeeze(1)    # channels as a 1-D signal: (N, 1, C) -> (N, C)
+        return torch.sigmoid(y)[:, :, None, None]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+    def interaction_matrix(self) -> torch.Tensor:
+        """The C x C banded matrix ``W`` with ``conv1d(y) == y @ W.T`` (the paper's Eq. 6 band)."""
+        weight = self.conv.weight.detach().reshape(-1)
+        eye = torch.eye(self.channels, dtype=weight.dtype, device=weight.device)
+        return F.conv1d(eye.unsqueeze(1), weight.view(1, 1, -1), padding=self.kernel_size // 2).squeeze(1).T
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, kernel_size={self.kernel_size}"

@@ -1,0 +1,46 @@
+"""One switch for every network: ``attention=None | "se" | "cbam" | "eca" | "ca" | callable``."""
+from __future__ import annotations
+
+from typing import Callable, Union
+
+from torch import nn
+
+from ..cbam import CBAM
+from ..coord import CoordAttention
+from ..eca import ECA
+from ..se import SE
+
+AttentionSpec = Union[None, str, Callable[[int], nn.Module]]
+
+ATTENTION_NAMES = {"se": SE, "cbam": CBAM, "eca": ECA, "ca": CoordAttention}
+
+
+def make_attention(attention: AttentionSpec, channels: int, **options) -> nn.Module:
+    """Build the attention module named by ``attention`` for ``channels`` channels.
+
+    Args:
+        attention: ``None`` (no attention: ``nn.Identity``), one of ``"se"``, ``"cbam"``,
+            ``"eca"``, ``"ca"``, or a callable ``channels -> nn.Module``.
+        channels: the channel count at the insertion point.
+        **options: keyword arguments for the module's constructor (e.g. ``reduction=8``).
+    """
+    if attention is None:
+        if options:
+            raise ValueError(f"options {sorted(options)} were given, but attention=None builds no module")
+        return nn.Identity()
+    if isinstance(attention, str):
+        if attention not in ATTENTION_NAMES:
+            allowed = ", ".join(repr(k) for k in ATTENTION_NAMES)
+            raise ValueError(f"attention must be None, one of {allowed}, or a callable; got {attention!r}")
+        return ATTENTION_NAMES[attention](channels, **options)
+    if callable(attention):
+        if options:
+            raise ValueError(f"options {sorted(options)} cannot be passed to a callable attention; bind them in it")
+        module = attention(channels)
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"attention({channels}) must return an nn.Module, got {type(module).__name__}")
+        return module
+    raise TypeError(
+        f"attention must be None, a name ({', '.join(ATTENTION_NAMES)}) or a callable channels -> nn.Module; "
+        f"got {attention!r} ({type(attention).__name__})"
+    )

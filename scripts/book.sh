@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Build the book into _build/html with warnings as errors and nitpicky references.
+# Notebooks are not executed here: their stored outputs are shown as they are
+# (scripts/execute_notebooks.py produces them; strict nbval checks them).
+source "$(dirname "$0")/_env.sh"
+rm -rf _build
+jupyter-book build -W -n --keep-going --path-output . .
+echo "== open _build/html/index.html"
