@@ -64,7 +64,7 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     return value  # type: ignore[return-value]
 
 
-def hidden_width(channels: int, reduction: int, min_hidden: int = 1) -> int:
+def hidden_width(channels: int, reduction: int, min_hidden: int = 0) -> int:
     """Width of a bottleneck: ``max(min_hidden, channels // reduction)``, never 0.
 
     A hidden width of 0 would build a layer with no weights whose output is a
