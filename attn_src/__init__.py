@@ -9,7 +9,10 @@ from .cbam import CBAM, ChannelAttention, SpatialAttention
 from .coord import CoordAttention
 from .device import DEVICE
 from .eca import ECA, eca_kernel_size
+from .opcount import count_ops
 from .se import SE
+from .timing import benchmark
+from .torchstat_report import stat
 from .utils import seed_everything, show_source
 
 __version__ = "0.1.0"
@@ -22,7 +25,10 @@ __all__ = [
     "ECA",
     "SE",
     "SpatialAttention",
+    "benchmark",
+    "count_ops",
     "eca_kernel_size",
     "seed_everything",
     "show_source",
+    "stat",
 ]
