@@ -96,6 +96,7 @@ class BlogECA(nn.Module):
 
     def __init__(self, channels: int, b: int = 1, gamma: int = 2) -> None:
         super().__init__()
+        self.channels = channels
         t = int(abs((math.log(channels, 2) + b) / gamma))
         k = t if t % 2 else t + 1
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -131,3 +132,44 @@ class BlogCA(nn.Module):
         gate_h = self.sigmoid(self.conv_h(y_h.permute(0, 1, 3, 2)))      # (N, C, H, 1)
         gate_w = self.sigmoid(self.conv_w(y_w))                          # (N, C, 1, W)
         return x * gate_h.expand_as(x) * gate_w.expand_as(x)
+
+
+@torch.no_grad()
+def to_attn_src(module: nn.Module) -> nn.Module:
+    """The ``attn_src`` module configured like the blog ``module``, with the same weights.
+
+    The outputs agree to float rounding: this is how the book and the benchmarks check
+    that a faster implementation computes the same function.
+    """
+    from .cbam import CBAM
+    from .coord import CoordAttention
+    from .eca import ECA
+    from .se import SE
+
+    if isinstance(module, BlogSE):
+        first, second = module.mlp[0], module.mlp[2]
+        ours = SE(first.in_features, first.in_features // first.out_features, bias=False)
+        ours.reduce.weight.copy_(first.weight)
+        ours.expand.weight.copy_(second.weight)
+    elif isinstance(module, BlogCBAM):
+        gate = module.channel_gate
+        channels, hidden = gate.squeeze.in_channels, gate.squeeze.out_channels
+        ours = CBAM(channels, channels // hidden, module.spatial_gate.conv.kernel_size[0],
+                    bias=False, norm=False, max_first=False)
+        ours.channel.mlp[0].weight.copy_(gate.squeeze.weight.flatten(1))
+        ours.channel.mlp[2].weight.copy_(gate.unsqueeze.weight.flatten(1))
+        ours.spatial.conv.weight.copy_(module.spatial_gate.conv.weight)
+    elif isinstance(module, BlogECA):
+        k = module.conv.kernel_size[0]
+        ours = ECA(module.channels, kernel_size=k)
+        ours.conv.weight.copy_(module.conv.weight)
+    elif isinstance(module, BlogCA):
+        channels, hidden = module.conv.in_channels, module.conv.out_channels
+        ours = CoordAttention(channels, channels // hidden, min_hidden=0, activation="relu", bias=False)
+        ours.transform.weight.copy_(module.conv.weight)
+        ours.norm.load_state_dict(module.bn.state_dict())
+        ours.to_gate_h.weight.copy_(module.conv_h.weight)
+        ours.to_gate_w.weight.copy_(module.conv_w.weight)
+    else:
+        raise TypeError(f"module must be BlogSE, BlogCBAM, BlogECA or BlogCA, got {type(module).__name__}")
+    return ours.train(module.training)
