@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pandas as pd
 import torch
@@ -50,7 +51,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-__all__ = ["OpCount", "count_ops"]
+__all__ = ["Cost", "OpCount", "closed_form", "count_ops", "side_by_side"]
 
 aten = torch.ops.aten
 
@@ -291,3 +292,259 @@ def count_ops(model: nn.Module, x) -> OpCount:
         for handle in handles:
             handle.remove()
     return OpCount(tuple(counter.records), input_bytes=_distinct_bytes(list(inputs)))
+
+
+# --------------------------------------------------------------------------------------------
+# Closed forms: the same convention, derived by hand from each module's forward.
+# --------------------------------------------------------------------------------------------
+
+
+class Cost(NamedTuple):
+    """FLOPs, MACs and bytes of a forward pass, as :func:`count_ops` counts them."""
+
+    flops: int
+    macs: int
+    bytes_read: int
+    bytes_written: int
+
+    def __add__(self, other):  # type: ignore[override]  (sum of costs, not tuple concatenation)
+        return Cost(*(a + b for a, b in zip(self, other)))
+
+    @property
+    def bytes(self) -> int:
+        return self.bytes_read + self.bytes_written
+
+
+_ZERO = Cost(0, 0, 0, 0)
+
+
+def _elementwise(e: int, out: int, *inputs: int) -> Cost:
+    """1 FLOP per output element; reads each (distinct) input, writes the output."""
+    return Cost(out, 0, e * sum(inputs), e * out)
+
+
+def _reduction(e: int, n_in: int, n_out: int) -> Cost:
+    """1 FLOP per input element."""
+    return Cost(n_in, 0, e * n_in, e * n_out)
+
+
+def _move(e: int, n: int) -> Cost:
+    """cat / copy: no FLOPs, read n elements and write n."""
+    return Cost(0, 0, e * n, e * n)
+
+
+def _matmul(e: int, rows: int, fin: int, fout: int, bias: bool) -> Cost:
+    """A linear layer on (rows, fin): rows*fin*fout MACs = 2 FLOPs each, + 1 per output for the bias."""
+    macs = rows * fin * fout
+    return Cost(2 * macs + (rows * fout if bias else 0), macs,
+                e * (rows * fin + fin * fout + (fout if bias else 0)), e * rows * fout)
+
+
+def _conv(e: int, n_in: int, n_out: int, weight: int, per_output_macs: int, bias_len: int) -> Cost:
+    """A convolution: per_output_macs = (C_in / groups) x kernel volume MACs per output element."""
+    macs = n_out * per_output_macs
+    return Cost(2 * macs + (n_out if bias_len else 0), macs, e * (n_in + weight + bias_len), e * n_out)
+
+
+def _batch_norm_eval(e: int, n: int, channels: int) -> Cost:
+    """Inference batch norm: 2 FLOPs per element; reads x and 4 per-channel vectors."""
+    return Cost(2 * n, 0, e * (n + 4 * channels), e * n)
+
+
+def _require_eval(module: nn.Module) -> None:
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in module.modules()):
+        raise ValueError(
+            f"closed_form covers inference only: {type(module).__name__} has a BatchNorm in training mode; "
+            "call module.eval() first")
+
+
+def _conv2d_cost(m: nn.Conv2d, n: int, c: int, h: int, w: int, e: int) -> Cost:
+    """``nn.Conv2d`` on (N, C, H, W), output (N, C', H', W') with
+    ``H' = floor((H + 2p - d(k-1) - 1) / s) + 1``:
+    MACs = N C' H' W' (C / g) k_h k_w; FLOPs = 2 MACs (+ N C' H' W' with a bias);
+    read N C H W + C' (C / g) k_h k_w (+ C'); write N C' H' W'."""
+    if isinstance(m.padding, str):
+        pads = [0, 0] if m.padding == "valid" else [None, None]
+    else:
+        pads = list(m.padding)
+    sizes = []
+    for size, k, s, d, p in zip((h, w), m.kernel_size, m.stride, m.dilation, pads):
+        sizes.append(size if p is None else (size + 2 * p - d * (k - 1) - 1) // s + 1)
+    out = n * m.out_channels * sizes[0] * sizes[1]
+    per_output = (c // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+    return _conv(e, n * c * h * w, out, m.weight.numel(), per_output, m.out_channels if m.bias is not None else 0)
+
+
+def _linear_cost(m: nn.Linear, n: int, fin: int, e: int) -> Cost:
+    """``nn.Linear`` on (N, F): MACs = N F F'; FLOPs = 2 N F F' (+ N F' with a bias);
+    read N F + F F' (+ F'); write N F'."""
+    return _matmul(e, n, fin, m.out_features, m.bias is not None)
+
+
+def _se_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
+    """SE (``x * sigmoid(W2 relu(W1 mean_hw(x)))``), hidden width r' = C // r, with P = N C H W:
+
+    mean (P FLOPs) -> linear C->r' -> relu (N r') -> linear r'->C -> sigmoid (N C) -> x * gate (P).
+    FLOPs = 2P + 4 N C r' + N r' + N C (+ N r' + N C with biases);
+    bytes read = 4 * (2P + 2 N C + N C + 2 N r' + 2 C r' + N C) (+ 4(r' + C)), written = 4 * (P + N C + 2 N r' + N C)
+    for float32 (the view ``[:, :, None, None]`` moves nothing).
+    """
+    p, hid = n * c * h * w, m.reduce.out_features
+    bias = m.reduce.bias is not None
+    return (_reduction(e, p, n * c) + _matmul(e, n, c, hid, bias) + _elementwise(e, n * hid, n * hid)
+            + _matmul(e, n, hid, c, bias) + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
+
+
+def _channel_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
+    """CBAM's M_c: mean and amax over H, W (P FLOPs each), the shared MLP twice
+    (linear, in-place relu, linear), their sum (N C), sigmoid (N C), x * gate (P)."""
+    p, hid = n * c * h * w, m.mlp[0].out_features
+    bias = m.mlp[0].bias is not None
+    mlp = _matmul(e, n, c, hid, bias) + _elementwise(e, n * hid, n * hid) + _matmul(e, n, hid, c, bias)
+    return (_reduction(e, p, n * c) + _reduction(e, p, n * c) + mlp + mlp
+            + _elementwise(e, n * c, n * c, n * c) + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
+
+
+def _spatial_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
+    """CBAM's M_s: mean and amax across C (P FLOPs each, N H W out), cat (2 N H W moved),
+    a 2->1 k x k conv without bias (N H W outputs x 2 k^2 MACs), BatchNorm (eval) if any,
+    sigmoid (N H W), x * gate (P)."""
+    p, hw, k = n * c * h * w, n * h * w, m.kernel_size
+    cost = (_reduction(e, p, hw) + _reduction(e, p, hw) + _move(e, 2 * hw)
+            + _conv(e, 2 * hw, hw, 2 * k * k, 2 * k * k, 0))
+    if isinstance(m.norm, nn.BatchNorm2d):
+        cost = cost + _batch_norm_eval(e, hw, 1)
+    return cost + _elementwise(e, hw, hw) + _elementwise(e, p, p, hw)
+
+
+def _cbam_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
+    """CBAM = channel attention, then spatial attention on its output (same shape)."""
+    return _channel_attention_cost(m.channel, n, c, h, w, e) + _spatial_attention_cost(m.spatial, n, c, h, w, e)
+
+
+def _eca_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
+    """ECA: mean (P), a 1-D conv of size k over the C descriptors without bias
+    (N C outputs x k MACs, reading N C + k), sigmoid (N C), x * gate (P).
+    FLOPs = 2P + 2 N C k + N C."""
+    p = n * c * h * w
+    return (_reduction(e, p, n * c) + _conv(e, n * c, n * c, m.kernel_size, m.kernel_size, 0)
+            + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
+
+
+def _coord_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
+    """Coordinate Attention, hidden width m', L = H + W:
+    mean over W and over H (P each), cat (N C L moved), 1x1 conv C->m' on N m' L outputs,
+    BatchNorm (eval, 2 per element), activation (N m' L), 1x1 convs m'->C on the H and W parts,
+    two sigmoids (N C H, N C W), then ``x * g_h`` (P) and ``* g_w`` (P)."""
+    p, hid, length = n * c * h * w, m.transform.out_channels, h + w
+    bias = m.transform.bias is not None
+    to_c = c if bias else 0
+    return (_reduction(e, p, n * c * h) + _reduction(e, p, n * c * w) + _move(e, n * c * length)
+            + _conv(e, n * c * length, n * hid * length, hid * c, c, hid if bias else 0)
+            + _batch_norm_eval(e, n * hid * length, hid) + _elementwise(e, n * hid * length, n * hid * length)
+            + _conv(e, n * hid * h, n * c * h, c * hid, hid, to_c) + _elementwise(e, n * c * h, n * c * h)
+            + _conv(e, n * hid * w, n * c * w, c * hid, hid, to_c) + _elementwise(e, n * c * w, n * c * w)
+            + _elementwise(e, p, p, n * c * h) + _elementwise(e, p, p, n * c * w))
+
+
+def closed_form(module: nn.Module, shape, dtype: torch.dtype = torch.float32) -> Cost:
+    """The hand-derived :class:`Cost` of ``module`` on an input of ``shape``, in inference mode.
+
+    Covers ``nn.Conv2d`` and ``nn.Linear`` (2-D input) and this package's SE, ECA,
+    ChannelAttention, SpatialAttention, CBAM and CoordAttention, as their forwards are
+    written today; each formula is in the docstring of its ``_<name>_cost`` function.
+    """
+    from .cbam import CBAM, ChannelAttention, SpatialAttention
+    from .coord import CoordAttention
+    from .eca import ECA
+    from .se import SE
+
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    if not isinstance(shape, (tuple, list, torch.Size)) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
+        raise ValueError(f"shape must be a tuple of ints >= 1, got {shape!r}")
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch.dtype, got {dtype!r}")
+    e = torch.empty((), dtype=dtype).element_size()
+    shape = tuple(shape)
+    if isinstance(module, nn.Linear):
+        if len(shape) != 2 or shape[1] != module.in_features:
+            raise ValueError(f"shape must be (N, {module.in_features}) for {module}, got {shape}")
+        return _linear_cost(module, *shape, e)
+    forms = [(nn.Conv2d, _conv2d_cost), (SE, _se_cost), (ECA, _eca_cost), (ChannelAttention, _channel_attention_cost),
+             (SpatialAttention, _spatial_attention_cost), (CBAM, _cbam_cost), (CoordAttention, _coord_cost)]
+    for cls, form in forms:
+        if type(module) is cls:
+            if len(shape) != 4:
+                raise ValueError(f"shape must be (N, C, H, W) for {cls.__name__}, got {shape}")
+            expected = module.in_channels if cls is nn.Conv2d else getattr(module, "channels", None)
+            if cls is CBAM:
+                expected = module.channel.channels
+            if expected is not None and shape[1] != expected:
+                raise ValueError(f"shape has {shape[1]} channels, but the {cls.__name__} expects {expected}")
+            _require_eval(module)
+            return form(module, *shape, e)
+    allowed = "Conv2d, Linear, SE, ECA, ChannelAttention, SpatialAttention, CBAM, CoordAttention"
+    raise TypeError(f"closed_form has no formula for {type(module).__name__}; allowed: {allowed}")
+
+
+def _default_modules() -> dict:
+    from .cbam import CBAM
+    from .coord import CoordAttention
+    from .eca import ECA
+    from .se import SE
+
+    return {"SE": SE, "CBAM": CBAM, "ECA": ECA, "CoordAttention": CoordAttention}
+
+
+def side_by_side(shapes=((64, 56, 56), (256, 14, 14)), modules: dict | None = None) -> pd.DataFrame:
+    """Four counts of each attention module at each input size ``(C, H, W)`` (batch 1, float32, eval mode).
+
+    Columns: ``params``; torchstat's ``MAdd`` and ``Flops`` (:func:`attn_src.stat`);
+    ``FlopCounterMode`` (torch's own counter: matrix products and convolutions, 2 per MAC);
+    ``count_ops`` and ``closed form`` FLOPs (this module's convention: everything);
+    then memory traffic: torchstat's ``MemR+W(B)``, ``count_ops`` bytes and the same in
+    ``copies`` of the input (one copy = read it once and write it once).
+
+    Args:
+        shapes: input sizes (C, H, W), as ``stat`` takes them.
+        modules: ``{name: factory}`` with ``factory(channels) -> nn.Module``; default: SE, CBAM,
+            ECA and CoordAttention with their default arguments.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .torchstat_report import stat
+
+    if not isinstance(shapes, (list, tuple)) or not shapes:
+        raise ValueError(f"shapes must be a non-empty list of (C, H, W) tuples, got {shapes!r}")
+    for shape in shapes:
+        if not isinstance(shape, (list, tuple)) or len(shape) != 3 or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
+            raise ValueError(f"every shape must be a (C, H, W) tuple of ints >= 1, got {shape!r}")
+    modules = _default_modules() if modules is None else modules
+    if not isinstance(modules, dict) or not modules or not all(callable(f) for f in modules.values()):
+        raise TypeError(f"modules must be a non-empty dict {{name: factory(channels) -> nn.Module}}, got {modules!r}")
+    rows = []
+    for c, h, w in shapes:
+        x = torch.zeros(1, c, h, w)
+        for name, factory in modules.items():
+            module = factory(c).eval()
+            report = stat(module, [c, h, w])
+            with torch.no_grad(), FlopCounterMode(display=False) as counter:
+                module(x)
+            counted = count_ops(module, x)
+            form = closed_form(module, tuple(x.shape))
+            rows.append({
+                "module": name, "input": f"{c} x {h} x {w}",
+                "params": sum(p.numel() for p in module.parameters()),
+                "torchstat MAdd": int(report.loc["total", "MAdd"]),
+                "torchstat Flops": int(report.loc["total", "Flops"]),
+                "FlopCounterMode": int(counter.get_total_flops()),
+                "count_ops": counted.flops,
+                "closed form": form.flops,
+                "torchstat MemR+W(B)": int(report.loc["total", "MemR+W(B)"]),
+                "count_ops bytes": counted.bytes,
+                "copies": round(counted.copies, 2),
+            })
+    return pd.DataFrame(rows).set_index(["module", "input"])
