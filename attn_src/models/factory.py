@@ -44,3 +44,28 @@ def make_attention(attention: AttentionSpec, channels: int, **options) -> nn.Mod
         f"attention must be None, a name ({', '.join(ATTENTION_NAMES)}) or a callable channels -> nn.Module; "
         f"got {attention!r} ({type(attention).__name__})"
     )
+
+
+def per_stage_options(options: dict, num_stages: int) -> list[dict]:
+    """Split attention options into one dict per stage of a network.
+
+    Each option is either one value used in every stage, or a list/tuple with one value per
+    stage: ``per_stage_options({"kernel_size": [3, 5, 5, 7], "gamma": 2}, 4)`` gives
+    ``[{"kernel_size": 3, "gamma": 2}, {"kernel_size": 5, "gamma": 2}, ...]``. This is how
+    ECA-ResNet-50's official per-stage kernels ``k_size=[3, 5, 5, 7]`` are expressed; no
+    module option takes a list itself, so a list always means "per stage".
+    """
+    stages: list[dict] = [{} for _ in range(num_stages)]
+    for key, value in options.items():
+        if isinstance(value, (list, tuple)):
+            if len(value) != num_stages:
+                raise ValueError(
+                    f"option {key}={list(value)!r} gives {len(value)} values, but the network has "
+                    f"{num_stages} stages: give one value, or a list of {num_stages} (one per stage)"
+                )
+            for stage, item in zip(stages, value):
+                stage[key] = item
+        else:
+            for stage in stages:
+                stage[key] = value
+    return stages
