@@ -1,0 +1,355 @@
+"""The cost instruments: attn_src.stat (torchstat, mended), count_ops (every aten op), closed forms, benchmark."""
+from __future__ import annotations
+
+import io
+import contextlib
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from attn_src import CBAM, ECA, SE, CoordAttention, benchmark, count_ops, stat
+from attn_src.cbam import ChannelAttention, SpatialAttention
+from attn_src.opcount import Cost, closed_form, side_by_side
+from attn_src.timing import Timing
+
+REQUIRED_COLUMNS = ["params", "MAdd", "Flops", "MemRead(B)", "MemWrite(B)", "MemR+W(B)"]
+
+
+def quiet(fn, *args, **kwargs):
+    """Call fn and return (result, everything it printed)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = fn(*args, **kwargs)
+    return result, out.getvalue()
+
+
+# ---------------------------------------------------------------- stat (torchstat)
+
+
+def test_stat_returns_a_table_with_a_total_row_and_prints_nothing():
+    df, printed = quiet(stat, CoordAttention(64).eval(), input_size=[64, 16, 16])
+    assert printed == ""
+    assert isinstance(df, pd.DataFrame)
+    assert df.index[-1] == "total"
+    assert set(REQUIRED_COLUMNS) <= set(df.columns)
+    leaves = df.drop(index="total")
+    assert list(leaves.index) == ["transform", "norm", "act", "to_gate_h", "to_gate_w"]
+    for column in REQUIRED_COLUMNS:
+        assert df.loc["total", column] == leaves[column].sum(), column
+    assert (df["MemR+W(B)"] == df["MemRead(B)"] + df["MemWrite(B)"]).all()
+    assert df.attrs["unsupported"] == ["Hardswish"]
+
+
+def test_stat_keeps_torchstat_formulas_for_a_conv():
+    # torchstat's MAdd per output: k*k*C_in multiplies and k*k*C_in - 1 (+1 with a bias) adds;
+    # its Flops: k*k*C_in*C_out*H'*W' (+ C_out*H'*W' for the bias), batch 1.
+    conv = nn.Conv2d(3, 8, 3, padding=1)
+    df = stat(conv, [3, 10, 12])
+    outputs = 8 * 10 * 12
+    assert df.loc["Conv2d", "MAdd"] == outputs * (27 + 27)
+    assert df.loc["Conv2d", "Flops"] == outputs * 27 + outputs
+    assert df.loc["Conv2d", "params"] == 8 * 27 + 8
+    assert df.loc["Conv2d", "MemRead(B)"] == 4 * (3 * 10 * 12 + 8 * 27 + 8)
+    assert df.loc["Conv2d", "MemWrite(B)"] == 4 * outputs
+    assert df.loc["Conv2d", "output shape"] == "8 x 10 x 12"
+
+
+def test_stat_shows_torchstat_blind_spots():
+    eca = stat(ECA(64), [64, 8, 8])  # a Conv1d and functional code only
+    assert eca.loc["total", "MAdd"] == 0 and eca.loc["total", "Flops"] == 0
+    assert eca.attrs["unsupported"] == ["Conv1d"]
+    cbam = stat(CBAM(64).eval(), [64, 8, 8])
+    assert cbam.loc["channel.mlp.0", "calls"] == 2  # the shared MLP runs twice, torchstat reports one call
+
+
+def test_stat_leaves_model_classes_and_random_state_untouched():
+    model = SE(32)
+    keys = list(model.state_dict())
+    torch.manual_seed(0)
+    stat(model, [32, 4, 4])
+    after = torch.rand(3)
+    torch.manual_seed(0)
+    assert torch.equal(after, torch.rand(3)), "stat consumed the global random stream"
+    assert list(model.state_dict()) == keys, "stat added torchstat's buffers to the caller's model"
+    assert "__call__" not in nn.Linear.__dict__, "torchstat's patched __call__ was left on nn.Linear"
+    _, printed = quiet(model, torch.randn(2, 32, 4, 4))
+    assert printed == ""
+    assert model.training, "stat switched the caller's model to eval mode"
+
+
+def test_stat_query_granularity_groups_leaves_without_changing_totals():
+    from attn_src.models.small import TinyCNN
+
+    model = TinyCNN("se")
+    fine, coarse = stat(model, [1, 16, 16]), stat(model, [1, 16, 16], query_granularity=2)
+    assert len(coarse) < len(fine)
+    for column in REQUIRED_COLUMNS:
+        assert coarse.loc["total", column] == fine.loc["total", column], column
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        (("not a model", [3, 8, 8]), TypeError, "model must be a torch.nn.Module, got str"),
+        ((nn.ReLU(), [3, 8]), ValueError, "input_size must be a list or tuple of 3 ints"),
+        ((nn.ReLU(), [3, 0, 8]), ValueError, "input_size[1] must be an int >= 1, got 0"),
+        ((nn.ReLU(), (3, 8, 8.5)), ValueError, "input_size[2] must be an int >= 1, got 8.5"),
+        ((nn.ReLU(), [3, 8, 8], 0), ValueError, "query_granularity must be an int >= 1, got 0"),
+        ((nn.ReLU(), [3, 8, 8], "1"), TypeError, "query_granularity must be an int >= 1, got '1'"),
+    ],
+)
+def test_stat_rejects_bad_arguments(args, error, message):
+    with pytest.raises(error) as info:
+        stat(*args)
+    assert message in str(info.value)
+
+
+# ---------------------------------------------------------------- count_ops vs closed forms
+
+
+def as_cost(r) -> Cost:
+    return Cost(r.flops, r.macs, r.bytes_read, r.bytes_written)
+
+
+def assert_matches_closed_form(module: nn.Module, shape: tuple[int, ...]) -> None:
+    counted = count_ops(module, torch.randn(shape))
+    expected = closed_form(module, shape)
+    got = as_cost(counted)
+    if got != expected:
+        diffs = ", ".join(f"{f}: counted {g:,} vs closed form {e:,}"
+                          for f, g, e in zip(Cost._fields, got, expected) if g != e)
+        raise AssertionError(
+            f"{type(module).__name__} on {shape}: {diffs}. If its forward changed (other aten ops), "
+            f"update its closed form in attn_src/opcount.py. Ops now:\n{counted.by_op().to_string()}")
+
+
+SHAPES = [(2, 32, 9, 11), (1, 32, 7, 7), (3, 32, 1, 5), (1, 32, 16, 4)]
+MODULES = {
+    "SE": lambda: SE(32),
+    "SE-nobias-r4": lambda: SE(32, reduction=4, bias=False),
+    "ECA": lambda: ECA(32),
+    "ECA-k7": lambda: ECA(32, kernel_size=7),
+    "ChannelAttention": lambda: ChannelAttention(32),
+    "SpatialAttention": lambda: SpatialAttention(),
+    "CBAM": lambda: CBAM(32),
+    "CBAM-blog": lambda: CBAM(32, reduction=8, bias=False, norm=False, max_first=False),
+    "CBAM-k3": lambda: CBAM(32, kernel_size=3),
+    "CoordAttention": lambda: CoordAttention(32),
+    "CoordAttention-blog": lambda: CoordAttention(32, reduction=16, min_hidden=0, activation="relu", bias=False),
+    "Conv2d": lambda: nn.Conv2d(32, 16, 3, padding=1),
+    "Conv2d-strided-grouped": lambda: nn.Conv2d(32, 8, (3, 1), stride=2, padding=(1, 0), groups=4, bias=False),
+    "Conv2d-same": lambda: nn.Conv2d(32, 4, 3, padding="same", dilation=2),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name", list(MODULES))
+def test_count_ops_equals_closed_form(name, shape):
+    assert_matches_closed_form(MODULES[name]().eval(), shape)
+
+
+@pytest.mark.parametrize("rows, fin, fout, bias", [(1, 8, 4, True), (5, 16, 3, False), (7, 1, 1, True)])
+def test_linear_counts_by_hand(rows, fin, fout, bias):
+    layer = nn.Linear(fin, fout, bias=bias)
+    r = count_ops(layer, torch.randn(rows, fin))
+    macs = rows * fin * fout
+    assert r.macs == macs
+    assert r.flops == 2 * macs + (rows * fout if bias else 0)
+    assert r.bytes_read == 4 * (rows * fin + fin * fout + (fout if bias else 0))
+    assert r.bytes_written == 4 * rows * fout
+    assert as_cost(r) == closed_form(layer, (rows, fin))
+
+
+def test_conv_counts_by_hand():
+    conv = nn.Conv2d(3, 8, 3, padding=1)
+    r = count_ops(conv, torch.randn(2, 3, 10, 12))
+    outputs = 2 * 8 * 10 * 12
+    assert r.macs == outputs * 3 * 3 * 3
+    assert r.flops == 2 * r.macs + outputs
+    assert r.bytes_read == 4 * (2 * 3 * 10 * 12 + 8 * 3 * 3 * 3 + 8)
+    assert r.bytes_written == 4 * outputs
+
+
+def test_se_flops_by_hand_and_its_memory_floor():
+    # SE, C = 64, r' = 4, with biases, P = N C H W: mean P, two linears, relu, sigmoid, scale P.
+    n, c, h, w, hid = 2, 64, 8, 8, 4
+    p = n * c * h * w
+    r = count_ops(SE(64), torch.randn(n, c, h, w))
+    assert r.flops == 2 * p + 4 * n * c * hid + n * hid + n * c + (n * hid + n * c)
+    # The floor: read x to pool it, read x and write the output to scale it = 1.5 copies.
+    assert r.bytes_read >= 2 * 4 * p and r.bytes_written >= 4 * p
+    assert 1.5 <= r.copies < 1.6
+
+
+def test_macs_agree_with_torch_flop_counter_when_there_is_nothing_else():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.Flatten(), nn.Linear(8 * 6 * 6, 5, bias=False))
+    x = torch.randn(2, 3, 8, 8)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    r = count_ops(model, x)
+    assert counter.get_total_flops() == 2 * r.macs == r.flops
+
+
+def test_views_are_free_and_broadcast_operands_count_once():
+    class Gate(nn.Module):
+        def forward(self, x):
+            g = x.mean(dim=(2, 3), keepdim=True).expand(-1, -1, 1, x.shape[3])
+            return x.transpose(2, 3).transpose(2, 3) * g
+
+    n, c, h, w = 2, 3, 4, 5
+    r = count_ops(Gate(), torch.randn(n, c, h, w))
+    ops = r.by_op()
+    assert (ops.loc["aten.transpose.int", ["flops", "bytes_read", "bytes_written"]] == 0).all()
+    assert ops.loc["aten.mul.Tensor", "bytes_read"] == 4 * (n * c * h * w + n * c)  # g: N*C distinct values
+    assert ops.loc["aten.mean.dim", "flops"] == n * c * h * w
+
+
+def test_pooling_windows_and_max_indices():
+    n, c = 1, 2
+    model = nn.Sequential(nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(3), nn.AdaptiveMaxPool2d(1))
+    r = count_ops(model, torch.randn(n, c, 8, 10))  # 8x10 -> 4x5 -> 3x3 -> 1x1
+    by_module = r.by_module()
+    assert by_module.loc["0", "flops"] == n * c * 4 * 5 * 4
+    # adaptive 4->3 windows: [0,2),[1,3),[2,4) = 6 rows; 5->3: [0,2),[1,4),[3,5) = 7 columns
+    assert by_module.loc["1", "flops"] == n * c * 6 * 7
+    assert by_module.loc["2", "flops"] == n * c * 3 * 3
+    # max_pool2d writes its indices (int64) next to the values
+    assert by_module.loc["0", "bytes_written"] == n * c * 4 * 5 * (4 + 8)
+
+
+def test_ops_without_a_rule_are_listed_not_dropped():
+    class Sorts(nn.Module):
+        def forward(self, x):
+            return x.sort(dim=1).values
+
+    r = count_ops(Sorts(), torch.randn(4, 6))
+    assert r.uncounted == ("aten.sort.default",)
+    assert r.flops == 0 and r.bytes_read == 4 * 24 and r.bytes_written == 4 * 24 + 8 * 24
+
+
+def test_by_op_and_by_module_add_up_to_the_totals():
+    model = CBAM(32).eval()
+    r = count_ops(model, torch.randn(2, 32, 6, 6))
+    for table in (r.by_op(), r.by_module()):
+        assert table["flops"].sum() == r.flops
+        assert table["macs"].sum() == r.macs
+        assert table["bytes_read"].sum() == r.bytes_read
+        assert table["bytes_written"].sum() == r.bytes_written
+        assert table["calls"].sum() == len(r.calls())
+    assert r.by_op().loc["aten.addmm.default", "calls"] == 4  # the shared MLP: 2 linears x 2 descriptors
+    assert r.by_module().loc["spatial.conv", "macs"] == 2 * 6 * 6 * 2 * 7 * 7
+    assert list(r.by_op().columns) == ["calls", "rule", "flops", "macs", "bytes_read", "bytes_written"]
+    assert "0x" not in repr(r)
+
+
+def test_count_ops_accepts_several_inputs_and_leaves_no_hooks():
+    class Add(nn.Module):
+        def forward(self, a, b):
+            return a + b
+
+    model = Add()
+    r = count_ops(model, (torch.ones(3), torch.ones(3)))
+    assert r.flops == 3 and r.bytes_read == 4 * 3 * 2  # two tensors
+    t = torch.ones(3)
+    assert count_ops(model, (t, t)).bytes_read == 4 * 3  # one tensor passed twice is read once
+    assert not model._forward_hooks and not model._forward_pre_hooks
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        ((lambda x: x, torch.ones(1)), TypeError, "model must be a torch.nn.Module, got function"),
+        ((nn.ReLU(), [1.0]), TypeError, "x must be a torch.Tensor or a non-empty tuple of tensors, got list"),
+        ((nn.ReLU(), ()), TypeError, "x must be a torch.Tensor or a non-empty tuple of tensors, got tuple"),
+    ],
+)
+def test_count_ops_rejects_bad_arguments(args, error, message):
+    with pytest.raises(error) as info:
+        count_ops(*args)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "module, shape, error, message",
+    [
+        (nn.ReLU(), (1, 2), TypeError, "closed_form has no formula for ReLU"),
+        (SE(8, reduction=2), (1, 4, 2, 2), ValueError, "shape has 4 channels, but the SE expects 8"),
+        (SE(8, reduction=2), (1, 8, 2), ValueError, "shape must be (N, C, H, W) for SE, got (1, 8, 2)"),
+        (nn.Linear(3, 2), (1, 4), ValueError, "shape must be (N, 3)"),
+        (CoordAttention(8), (1, 8, 2, 2), ValueError, "has a BatchNorm in training mode; call module.eval() first"),
+        (SE(8, reduction=2), (1, 8, 0, 2), ValueError, "shape must be a tuple of ints >= 1, got (1, 8, 0, 2)"),
+    ],
+)
+def test_closed_form_rejects_bad_arguments(module, shape, error, message):
+    with pytest.raises(error) as info:
+        closed_form(module, shape)
+    assert message in str(info.value)
+
+
+# ---------------------------------------------------------------- side by side
+
+
+def test_side_by_side_compares_four_counts():
+    shapes = [(16, 6, 6), (32, 4, 8)]
+    df = side_by_side(shapes)
+    assert list(df.index.get_level_values("module").unique()) == ["SE", "CBAM", "ECA", "CoordAttention"]
+    assert len(df) == 8
+    assert (df["count_ops"] == df["closed form"]).all()
+    for (name, _), row in df.iterrows():
+        factory = {"SE": SE, "CBAM": CBAM, "ECA": ECA, "CoordAttention": CoordAttention}[name]
+        c, h, w = (int(s) for s in row.name[1].split(" x "))
+        r = count_ops(factory(c).eval(), torch.zeros(1, c, h, w))
+        assert row["FlopCounterMode"] == 2 * r.macs, name  # torch counts the MACs of convs and matmuls only
+        assert row["count_ops"] > row["FlopCounterMode"], name
+    assert (df.xs("ECA", level="module")["torchstat MAdd"] == 0).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"shapes": []}, ValueError, "shapes must be a non-empty list of (C, H, W) tuples"),
+        ({"shapes": [(16, 6)]}, ValueError, "every shape must be a (C, H, W) tuple of ints >= 1, got (16, 6)"),
+        ({"shapes": [(16, 6, 6)], "modules": {"SE": 3}}, TypeError, "modules must be a non-empty dict"),
+    ],
+)
+def test_side_by_side_rejects_bad_arguments(kwargs, error, message):
+    with pytest.raises(error) as info:
+        side_by_side(**kwargs)
+    assert message in str(info.value)
+
+
+# ---------------------------------------------------------------- benchmark (properties, never speed)
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_benchmark_reports_medians_and_their_ratio(backward):
+    module = SE(8, reduction=2)
+    x = torch.randn(2, 8, 4, 4)
+    t = benchmark(module, x, backward=backward, repeats=2, min_run_time=0.01)
+    assert isinstance(t, Timing)
+    assert t.median > 0 and t.copy_median > 0
+    assert t.copies == t.median / t.copy_median
+    assert t.backward is backward and t.shape == (2, 8, 4, 4)
+    assert len(t.times) >= 2 and len(t.copy_times) >= 2
+    assert all(p.grad is None for p in module.parameters()), "benchmark accumulated gradients into the module"
+    assert ("forward+backward" if backward else "forward") in repr(t) and "0x" not in repr(t)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, message",
+    [
+        (("SE", torch.ones(1)), {}, TypeError, "module must be a torch.nn.Module, got str"),
+        ((nn.ReLU(), [1.0]), {}, TypeError, "x must be a torch.Tensor, got list"),
+        ((nn.ReLU(), torch.ones(1)), {"backward": 1}, TypeError, "backward must be True or False, got 1"),
+        ((nn.ReLU(), torch.ones(1)), {"repeats": 0}, ValueError, "repeats must be an int >= 1, got 0"),
+        ((nn.ReLU(), torch.ones(1)), {"min_run_time": -1}, ValueError, "min_run_time must be a real number > 0"),
+        ((nn.ReLU(), torch.ones(1)), {"num_threads": 0}, ValueError, "num_threads must be an int >= 1, got 0"),
+    ],
+)
+def test_benchmark_rejects_bad_arguments(args, kwargs, error, message):
+    with pytest.raises(error) as info:
+        benchmark(*args, **kwargs)
+    assert message in str(info.value)
