@@ -288,3 +288,27 @@ def test_torch_export_reproduces_every_module():
         module.eval()
         exported = torch.export.export(module, (x,))
         torch.testing.assert_close(exported.module()(x), module(x), rtol=0, atol=0)
+
+
+def test_cbam_max_pool_gives_the_same_values_with_and_without_gradients():
+    """max_pool takes `max` with indices when a gradient is needed and `amax` otherwise."""
+    from attn_src.cbam import max_pool
+
+    x = torch.randn(2, 8, 5, 6)
+    for dim in (1, 2, 3):
+        with torch.no_grad():
+            fast = max_pool(x, dim)
+        tracked = max_pool(x.clone().requires_grad_(), dim)
+        assert tracked.requires_grad
+        torch.testing.assert_close(tracked.detach(), fast, rtol=0, atol=0)
+        torch.testing.assert_close(fast, x.amax(dim=dim, keepdim=True), rtol=0, atol=0)
+
+
+def test_cbam_and_coord_attention_leave_their_input_untouched():
+    """Their last multiply works in place, but only on a buffer they allocated themselves."""
+    torch.manual_seed(12)
+    x = torch.randn(2, 32, 6, 7)
+    saved = x.clone()
+    CBAM(32)(x)
+    CoordAttention(32)(x)
+    torch.testing.assert_close(x, saved, rtol=0, atol=0)
