@@ -26,6 +26,7 @@ batch norm                             2 per element in eval (``x * a + b`` with
                                        variance). Per-channel O(C) work is not counted.
 views (view, unsqueeze, t, split, ...) 0 FLOPs and 0 bytes: no data moves
 cat, clone, copy, pad                  0 FLOPs; their bytes count
+factories (zeros, new_full, ...)       0 FLOPs; they write their output and read nothing
 =====================================  =======================================================
 
 **Bytes.** An op reads every tensor argument once and writes every tensor it returns
@@ -75,8 +76,13 @@ _ELEMENTWISE = {aten.hardswish.default, aten.hardswish_.default, aten.hardsigmoi
 _ELEMENTWISE.discard(None)
 _MOVE = {aten.cat.default, aten.clone.default, aten.copy_.default, aten._to_copy.default,
          aten.constant_pad_nd.default, aten.stack.default, aten.index_select.default,
-         aten.repeat.default, aten.fill_.Scalar, aten.zero_.default, aten.zeros_like.default,
-         aten.ones_like.default, aten.new_zeros.default, aten.zeros.default, aten.ones.default}
+         aten.repeat.default, aten.fill_.Scalar, aten.zero_.default}
+# Factories: a tensor argument, if any, only lends its dtype and device, so nothing is read.
+_FACTORY = {aten.zeros_like.default, aten.ones_like.default, aten.full_like.default, aten.new_zeros.default,
+            aten.new_ones.default, aten.new_full.default, aten.zeros.default, aten.ones.default,
+            aten.full.default, aten.arange.default, aten.arange.start, aten.arange.start_step, aten.scalar_tensor.default}
+# Not aliasing by their schemas, but views in fact: they move nothing.
+_VIEW_LIKE = {aten._unsafe_view.default, aten.lift_fresh.default}
 _ALLOC = {aten.empty.memory_format, aten.empty_like.default, aten.new_empty.default,
           aten.empty_strided.default, aten.new_empty_strided.default}
 
@@ -162,6 +168,8 @@ def _rule(func, args, kwargs, out) -> tuple[str, int, int]:
         return "move", 0, 0
     if func in _ALLOC:
         return "alloc", 0, 0
+    if func in _FACTORY:
+        return "factory", 0, 0
     if func in _ELEMENTWISE or torch.Tag.pointwise in func.tags:
         return "elementwise", first.numel() if first is not None else 0, 0
     return "uncounted", 0, 0
@@ -176,11 +184,11 @@ class _Counter(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        if _is_view(func) or torch.Tag.inplace_view in func.tags:
+        if _is_view(func) or func in _VIEW_LIKE or torch.Tag.inplace_view in func.tags:
             rule, flops, macs, read, written = "view", 0, 0, 0, 0
         else:
             rule, flops, macs = _rule(func, args, kwargs, out)
-            read = _distinct_bytes(_tensors((args, kwargs)))
+            read = 0 if func in _ALLOC or func in _FACTORY else _distinct_bytes(_tensors((args, kwargs)))
             written = 0 if func in _ALLOC else _distinct_bytes(_tensors(out))
         self.records.append({
             "op": str(func), "module": self.stack[-1], "rule": rule, "flops": int(flops), "macs": int(macs),
@@ -406,11 +414,20 @@ def _channel_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 
 def _spatial_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
-    """CBAM's M_s: mean and amax across C (P FLOPs each, N H W out), cat (2 N H W moved),
-    a 2->1 k x k conv without bias (N H W outputs x 2 k^2 MACs), BatchNorm (eval) if any,
-    sigmoid (N H W), x * gate (P)."""
+    """CBAM's M_s, with P = N C H W:
+
+    - the mean across C as a product ``(1 x C) @ (N, C, HW)``: a (1, C) tensor of 1/C is built
+      (C written), then ``bmm`` runs N H W C MACs = 2P FLOPs, reading x and the C weights once;
+    - ``amax`` across C (P FLOPs), then ``cat`` of the two (N, 1, H, W) maps (2 N H W moved);
+    - a 2->1 k x k conv without bias (N H W outputs x 2 k^2 MACs), BatchNorm (eval) if any,
+      sigmoid (N H W) and ``x * gate`` (P).
+
+    FLOPs = 2P (mean) + P (amax) + 4 N H W k^2 + [2 N H W] + N H W + P.
+    (Without gradients; with them, ``max_pool`` takes ``max`` with indices instead of ``amax``.)
+    """
     p, hw, k = n * c * h * w, n * h * w, m.kernel_size
-    cost = (_reduction(e, p, hw) + _reduction(e, p, hw) + _move(e, 2 * hw)
+    mean = Cost(0, 0, 0, e * c) + _conv(e, p, hw, c, c, 0)  # (1 x C) factory, then the bmm: a conv's terms
+    cost = (mean + _reduction(e, p, hw) + _move(e, 2 * hw)
             + _conv(e, 2 * hw, hw, 2 * k * k, 2 * k * k, 0))
     if isinstance(m.norm, nn.BatchNorm2d):
         cost = cost + _batch_norm_eval(e, hw, 1)
@@ -418,7 +435,8 @@ def _spatial_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 
 def _cbam_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
-    """CBAM = channel attention, then spatial attention on its output (same shape)."""
+    """CBAM = channel attention, then spatial attention on its output (same shape; the final
+    multiply works in place, ``mul_``, which reads and writes the same bytes as ``x * gate``)."""
     return _channel_attention_cost(m.channel, n, c, h, w, e) + _spatial_attention_cost(m.spatial, n, c, h, w, e)
 
 
@@ -435,7 +453,11 @@ def _coord_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     """Coordinate Attention, hidden width m', L = H + W:
     mean over W and over H (P each), cat (N C L moved), 1x1 conv C->m' on N m' L outputs,
     BatchNorm (eval, 2 per element), activation (N m' L), 1x1 convs m'->C on the H and W parts,
-    two sigmoids (N C H, N C W), then ``x * g_h`` (P) and ``* g_w`` (P)."""
+    two sigmoids (N C H, N C W), then ``x * g_h`` (P) and ``* g_w`` (P, in place: the same
+    bytes as out of place, one buffer fewer).
+
+    FLOPs = 2P + 2 N m' L C (+ N m' L) + 2 N m' L + N m' L + 2 N C m' L (+ N C L) + N C L + 2P,
+    the terms in parentheses with biases."""
     p, hid, length = n * c * h * w, m.transform.out_channels, h + w
     bias = m.transform.bias is not None
     to_c = c if bias else 0

@@ -6,21 +6,22 @@ then reads it again and writes a gated copy. So :func:`benchmark` times the
 module *and* ``x.clone()`` (one read and one write of the input, the cheapest
 thing that touches all of it) in the same call, and reports the ratio
 ``copies = median / copy_median``: the "attention tax" in units of a copy.
-Interleaving the two timings makes the ratio robust to a machine whose load
-changes while it runs.
+The two are timed in alternating short blocks, which keeps the ratio steady on a
+machine whose load changes while it runs.
 """
 from __future__ import annotations
 
 import statistics
+import time
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 from torch.utils import benchmark as tbench
 
-from ._validate import check_bool, check_int, check_positive_number
+from ._validate import check_bool, check_choice, check_int, check_positive_number
 
-__all__ = ["Timing", "benchmark"]
+__all__ = ["CLOCKS", "Timing", "benchmark"]
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,25 @@ class Timing:
                 f"copy {self.copy_median * 1e3:.3g} ms, {self.copies:.2f} copies)")
 
 
+CLOCKS = ("wall", "cpu")
+
+
 def benchmark(
     module: nn.Module,
     x: torch.Tensor,
     backward: bool = False,
     *,
-    repeats: int = 3,
-    min_run_time: float = 0.1,
+    repeats: int = 20,
+    min_run_time: float = 0.2,
     num_threads: int = 1,
+    clock: str = "wall",
 ) -> Timing:
-    """Time ``module(x)`` and ``x.clone()`` with :class:`torch.utils.benchmark.Timer`.
+    """Time ``module(x)`` and ``x.clone()`` with :class:`torch.utils.benchmark.Timer`, interleaved.
+
+    The two statements run in alternating short blocks (each about :data:`BLOCK_SECONDS` long),
+    so both see the same machine: a load that comes and goes slows both alike and the ratio
+    ``copies`` stays put. Each block gives one time per call; ``median`` and ``copy_median``
+    are the medians over all blocks.
 
     Args:
         module: the module to time, in the mode (train/eval) it is in.
@@ -62,14 +72,17 @@ def benchmark(
         backward: time forward + backward (the gradient with respect to ``x`` and every
             parameter, for an output gradient of ones) instead of an inference forward
             under ``torch.no_grad()``.
-        repeats: rounds; each round runs ``blocked_autorange`` on the module, then on the copy.
-        min_run_time: seconds each ``blocked_autorange`` runs at least.
+        repeats: at least this many blocks of each statement.
+        min_run_time: and at least this many seconds in all.
         num_threads: torch threads while timing (default 1, torch.utils.benchmark's default: on a
             shared or oversubscribed CPU, several threads can make a copy 100x slower).
+        clock: ``"wall"`` (elapsed time, :func:`time.perf_counter`: what latency means) or
+            ``"cpu"`` (CPU time of this thread, :func:`time.thread_time`: time spent waiting for
+            other processes is left out, so it is steadier on a busy machine; CPU tensors and
+            ``num_threads=1`` only).
 
     Returns:
-        a :class:`Timing` whose ``median`` and ``copy_median`` are medians over every block
-        of every round (seconds per call), and ``copies`` their ratio.
+        a :class:`Timing` with ``median`` and ``copy_median`` in seconds per call, and their ratio ``copies``.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
@@ -79,9 +92,15 @@ def benchmark(
     repeats = check_int("repeats", repeats)
     min_run_time = check_positive_number("min_run_time", min_run_time)
     num_threads = check_int("num_threads", num_threads)
+    check_choice("clock", clock, CLOCKS)
+    if clock == "cpu" and (num_threads != 1 or x.device.type != "cpu"):
+        raise ValueError(
+            f"clock='cpu' measures the calling thread only: it needs num_threads=1 and a CPU tensor, "
+            f"got num_threads={num_threads} and a tensor on {x.device.type}")
+    timer_fn = time.thread_time if clock == "cpu" else time.perf_counter
 
     x = x.detach()
-    copy_timer = tbench.Timer("x.clone()", globals={"x": x}, num_threads=num_threads)
+    copy_timer = tbench.Timer("x.clone()", globals={"x": x}, num_threads=num_threads, timer=timer_fn)
     if backward:
         xg = x.clone().requires_grad_(True)
         inputs = [xg, *(p for p in module.parameters() if p.requires_grad)]
@@ -90,18 +109,20 @@ def benchmark(
         timer = tbench.Timer(
             "torch.autograd.grad(module(xg), inputs, grad)",
             globals={"torch": torch, "module": module, "xg": xg, "inputs": inputs, "grad": grad},
-            num_threads=num_threads,
+            num_threads=num_threads, timer=timer_fn,
         )
     else:
         timer = tbench.Timer(
             "with torch.no_grad(): module(x)",
             globals={"torch": torch, "module": module, "x": x},
-            num_threads=num_threads,
+            num_threads=num_threads, timer=timer_fn,
         )
+    numbers = [_calls_per_block(t) for t in (timer, copy_timer)]
     times, copy_times = [], []
-    for _ in range(repeats):
-        times.extend(timer.blocked_autorange(min_run_time=min_run_time).times)
-        copy_times.extend(copy_timer.blocked_autorange(min_run_time=min_run_time).times)
+    start = time.perf_counter()
+    while len(times) < repeats or time.perf_counter() - start < min_run_time:
+        times.append(timer.timeit(numbers[0]).median)
+        copy_times.append(copy_timer.timeit(numbers[1]).median)
     return Timing(
         median=statistics.median(times),
         copy_median=statistics.median(copy_times),
@@ -110,3 +131,14 @@ def benchmark(
         times=tuple(times),
         copy_times=tuple(copy_times),
     )
+
+
+#: Target length of one timed block, in seconds.
+BLOCK_SECONDS = 0.002
+
+
+def _calls_per_block(timer: tbench.Timer) -> int:
+    """Warm up, then the number of calls that fills about :data:`BLOCK_SECONDS` (at least 1)."""
+    timer.timeit(1)
+    per_call = timer.timeit(1).median
+    return max(1, min(1000, round(BLOCK_SECONDS / max(per_call, 1e-9))))

@@ -207,6 +207,20 @@ def test_views_are_free_and_broadcast_operands_count_once():
     assert ops.loc["aten.mean.dim", "flops"] == n * c * h * w
 
 
+def test_factories_read_nothing_and_unsafe_views_move_nothing():
+    class Batched(nn.Module):
+        def forward(self, x):  # (1 x C) @ (N, C, L): matmul expands, runs bmm, then an _unsafe_view
+            return torch.matmul(x.new_full((1, x.shape[1]), 0.5), x)
+
+    n, c, length = 2, 3, 4
+    r = count_ops(Batched(), torch.randn(n, c, length))
+    ops = r.by_op()
+    assert ops.loc["aten.new_full.default", "bytes_read"] == 0
+    assert ops.loc["aten.new_full.default", "bytes_written"] == 4 * c
+    assert ops.loc["aten._unsafe_view.default", ["bytes_read", "bytes_written"]].sum() == 0
+    assert r.macs == n * c * length and r.uncounted == ()
+
+
 def test_pooling_windows_and_max_indices():
     n, c = 1, 2
     model = nn.Sequential(nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(3), nn.AdaptiveMaxPool2d(1))
@@ -324,11 +338,12 @@ def test_side_by_side_rejects_bad_arguments(kwargs, error, message):
 # ---------------------------------------------------------------- benchmark (properties, never speed)
 
 
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
 @pytest.mark.parametrize("backward", [False, True])
-def test_benchmark_reports_medians_and_their_ratio(backward):
+def test_benchmark_reports_medians_and_their_ratio(backward, clock):
     module = SE(8, reduction=2)
     x = torch.randn(2, 8, 4, 4)
-    t = benchmark(module, x, backward=backward, repeats=2, min_run_time=0.01)
+    t = benchmark(module, x, backward=backward, repeats=2, min_run_time=0.01, clock=clock)
     assert isinstance(t, Timing)
     assert t.median > 0 and t.copy_median > 0
     assert t.copies == t.median / t.copy_median
@@ -347,9 +362,57 @@ def test_benchmark_reports_medians_and_their_ratio(backward):
         ((nn.ReLU(), torch.ones(1)), {"repeats": 0}, ValueError, "repeats must be an int >= 1, got 0"),
         ((nn.ReLU(), torch.ones(1)), {"min_run_time": -1}, ValueError, "min_run_time must be a real number > 0"),
         ((nn.ReLU(), torch.ones(1)), {"num_threads": 0}, ValueError, "num_threads must be an int >= 1, got 0"),
+        ((nn.ReLU(), torch.ones(1)), {"clock": "gpu"}, ValueError, "clock must be one of 'wall', 'cpu', got 'gpu'"),
+        ((nn.ReLU(), torch.ones(1)), {"clock": "cpu", "num_threads": 2}, ValueError,
+         "clock='cpu' measures the calling thread only: it needs num_threads=1"),
     ],
 )
 def test_benchmark_rejects_bad_arguments(args, kwargs, error, message):
     with pytest.raises(error) as info:
         benchmark(*args, **kwargs)
     assert message in str(info.value)
+
+
+# ---------------------------------------------------------------- the chapter's checker
+
+
+def se_flops_right(n, c, h, w, reduction, bias):
+    p, hid = n * c * h * w, c // reduction
+    return 2 * p + 4 * n * c * hid + n * hid + n * c + ((n * hid + n * c) if bias else 0)
+
+
+def test_check_se_flops_passes_a_right_answer(capsys):
+    from attn_src.checks.costs import check_se_flops
+
+    assert check_se_flops(se_flops_right) is True
+    assert capsys.readouterr().out.startswith("PASSED: SE FLOPs in closed form (6 checks)")
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda n, c, h, w, r, b: se_flops_right(n, c, h, w, r, b) - n * c * h * w, "one full-size pass is missing"),
+        (lambda n, c, h, w, r, b: se_flops_right(n, c, h, w, r, b) - 2 * n * c * (c // r),
+         "count 2 FLOPs per multiply-add"),
+        (lambda n, c, h, w, r, b: se_flops_right(n, c, h, w, r, False), "bias adds of the two linear layers"),
+        (lambda n, c, h, w, r, b: float(se_flops_right(n, c, h, w, r, b)), "should return an int, got"),
+    ],
+)
+def test_check_se_flops_explains_a_wrong_answer(wrong, hint, capsys):
+    from attn_src.checks.costs import check_se_flops
+
+    assert check_se_flops(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("FAILED: SE FLOPs in closed form") and hint in out
+
+
+def test_check_se_flops_says_not_yet_for_the_stub(capsys):
+    from attn_src.checks.costs import check_se_flops
+
+    def stub(n, c, h, w, reduction, bias):
+        raise NotImplementedError("count the FLOPs")
+
+    assert check_se_flops(stub) is False
+    assert capsys.readouterr().out.startswith("NOT YET: SE FLOPs in closed form")
+    with pytest.raises(TypeError, match="fn must be a function"):
+        check_se_flops(42)
