@@ -59,7 +59,8 @@ CHROMIUM_FLAGS = [
 def site():
     """Build the book once into a temporary folder; return (returncode, log, html folder)."""
     out = pathlib.Path(tempfile.mkdtemp(prefix="attn_site_"))
-    cmd = [shutil.which("jupyter-book") or "jupyter-book", "build", "-W", "-n", "--keep-going",
+    beside_python = pathlib.Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(beside_python) if beside_python.exists() else "jupyter-book", "build", "-W", "-n", "--keep-going",
            "--path-output", str(out), str(ROOT)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     yield proc.returncode, proc.stdout + proc.stderr, out / "_build" / "html"
@@ -84,6 +85,16 @@ def test_site_ships_its_own_mathjax_3(site):
     assert bundle.read_bytes() == (_packaged_mathjax() / "es5" / pathlib.Path(mathjax_path).name).read_bytes()
     assert (html / "_static/mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff").is_file()
     assert (html / "_static/mathjax/input/tex/extensions/boldsymbol.js").is_file()
+
+
+def test_pages_workflow_publishes_the_configured_branch_with_the_book_command():
+    workflow = yaml.safe_load((ROOT / ".github/workflows/pages.yml").read_text())
+    assert workflow[True]["push"]["branches"] == [BRANCH]  # YAML reads the key `on` as True
+    steps = workflow["jobs"]["build"]["steps"]
+    assert any(step.get("run") == "bash scripts/book.sh" for step in steps)
+    upload = next(step for step in steps if str(step.get("uses", "")).startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_build/html"
+    assert any(str(step.get("uses", "")).startswith("actions/deploy-pages") for step in workflow["jobs"]["deploy"]["steps"])
 
 
 def _packaged_mathjax() -> pathlib.Path:
