@@ -349,3 +349,32 @@ def test_backbone_table():
     assert ((table["GMACs"] * 2 - table["GFLOPs"]).abs() <= 2e-3).all()
     with pytest.raises(TypeError, match="size must be an int >= 1"):
         backbone_table(size=224.0)
+
+
+def test_checker_for_the_exercise(capsys):
+    from attn_src.checks.backbones import check_last_bn_names
+
+    def right(model):
+        last = {BasicBlock: "bn2", Bottleneck: "bn3"}
+        return [f"{n}.{last[type(m)]}" for n, m in model.named_modules() if type(m) in last]
+
+    def bn2_everywhere(model):
+        return [n for n, m in model.named_modules() if n.endswith(".bn2")]
+
+    def with_shortcut(model):
+        return right(model) + [n for n, m in model.named_modules() if n.endswith("downsample.1")]
+
+    def stub(model):
+        raise NotImplementedError("todo")
+
+    assert check_last_bn_names(right) is True
+    assert "PASSED: the last BatchNorm of every residual branch (5 checks)" in capsys.readouterr().out
+    assert check_last_bn_names(bn2_everywhere) is False
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "for resnet50: missing ['layer1.0.bn3'" in out and "a Bottleneck's is bn3" in out
+    assert check_last_bn_names(with_shortcut) is False
+    assert "that BatchNorm is on the shortcut" in capsys.readouterr().out
+    assert check_last_bn_names(stub) is False
+    assert capsys.readouterr().out.startswith("NOT YET")
+    with pytest.raises(TypeError, match="fn must be a function model -> list of module names, got int"):
+        check_last_bn_names(3)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .._validate import check_int
+from .._validate import check_bool, check_int
 from .mobilenet import mobilenet_v2
 from .resnet import resnet50
 
@@ -26,10 +26,10 @@ PAPER_FIGURES = {
     "SE-ResNet-50 (FC biases)": (28.09, 3.860, "woo2018cbam", "CBAM, Table 4"),
     "SE-ResNet-50 (no FC biases)": (None, None, "", ""),
     "CBAM-ResNet-50": (28.09, 3.864, "woo2018cbam", "CBAM, Table 4"),
-    "ECA-ResNet-50, k = [3, 5, 5, 7]": (24.37, 3.86, "wang2020eca", "ECA, abstract and Table 2"),
+    "ECA-ResNet-50, k = [3, 5, 5, 7]": (24.37, 3.86, "wang2020eca", "ECA, abstract; official README"),
     "ECA-ResNet-50, k = psi(C) = [5, 5, 5, 7]": (None, None, "", ""),
-    "MobileNetV2 1.0": (3.5, 0.300, "hou2021coordinate", "CA, Table 6"),
-    "MobileNetV2 + CA": (3.95, 0.310, "hou2021coordinate", "CA, Table 6"),
+    "MobileNetV2 1.0": (3.5, 0.300, "hou2021coordinate", "CA paper; official README"),
+    "MobileNetV2 + CA": (3.95, 0.310, "hou2021coordinate", "CA paper; official README"),
 }
 
 BUILDERS: dict[str, Callable[[], nn.Module]] = {
@@ -74,14 +74,19 @@ def conv_matmul_flops(model: nn.Module, size: int = 224, in_channels: int = 3) -
     return counter.get_total_flops()
 
 
-def backbone_table(size: int = 224) -> pd.DataFrame:
+def backbone_table(size: int = 224, complete: bool = False) -> pd.DataFrame:
     """One row per backbone: our parameter count and GMACs next to the paper's quoted figures.
 
     Columns: ``model``, ``params`` (exact), ``paper params (M)``, ``GFLOPs`` (FlopCounterMode,
     2 per multiply-add), ``GMACs`` (= GFLOPs / 2, the papers' unit), ``paper GMACs``, ``source``
-    (the paper and table quoted) and ``cite`` (its key in ``book/references.bib``).
+    (the paper quoted) and ``cite`` (its key in ``book/references.bib``). With ``complete=True``,
+    a column ``complete GFLOPs`` adds :func:`attn_src.count_ops`' count of every operation
+    (BatchNorm, activations, pooling, the gates' products included).
     """
     size = check_int("size", size)
+    check_bool("complete", complete)
+    if complete:
+        from ..opcount import count_ops  # imported here: attn_src.opcount is optional for the table
     rows = []
     for name, build in BUILDERS.items():
         with torch.device("meta"):
@@ -98,4 +103,8 @@ def backbone_table(size: int = 224) -> pd.DataFrame:
             "source": source,
             "cite": cite,
         })
+        if complete:
+            with torch.device("meta"):
+                ops = count_ops(model.eval(), torch.zeros(1, 3, size, size))
+            rows[-1]["complete GFLOPs"] = round(ops.flops / 1e9, 3)
     return pd.DataFrame(rows)
