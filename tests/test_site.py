@@ -201,6 +201,8 @@ INSPECT = r"""
     mathErrors: [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error') || e.textContent),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href)
               .filter(href => /colab\.research\.google\.com|mybinder\.org/.test(href)),
+    downloads: await Promise.all([...new Set([...document.querySelectorAll('a[href*="_sources/"]')].map(a => a.href))]
+              .map(async href => ({href, status: (await fetch(href, {method: 'HEAD'})).status}))),
   };
 })()
 """
@@ -333,6 +335,14 @@ def test_math_is_typeset_by_the_local_mathjax(pages, page):
 def test_the_book_has_math(pages):
     """At least one page has formulas, so the math test above is not vacuous."""
     assert sum(report["math"] for report in pages.values()) > 0
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_download_button_serves_the_pages_source(pages, page):
+    """The download button offers the page's own source (.ipynb or .md), and the site serves it."""
+    source = resolve(page)
+    expected = pages[page]["base"] + f"_sources/{page}{source.suffix}"
+    assert pages[page]["downloads"] == [{"href": expected, "status": 200}]
 
 
 @pytest.mark.parametrize("page", PAGES)
