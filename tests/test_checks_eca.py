@@ -1,0 +1,255 @@
+"""The ECA exercise checkers: pass correct solutions, name the mistake of each kind of wrong one."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from attn_src.checks.eca import KERNEL_SIZE_SETTINGS, MAX_CHANNELS, check_eca_forward, check_kernel_size
+
+
+# ---------------------------------------------------------------- psi(C), written independently of attn_src
+def nearest_odd_psi(channels, gamma=2, b=1):
+    """|t|_odd as 'the odd number nearest to t, ties upwards': 2 floor(t / 2) + 1 (t >= 0 here)."""
+    t = max(0.0, math.log2(channels) / gamma + b / gamma)
+    return 2 * math.floor(t / 2) + 1
+
+
+def papers_code_psi(channels, gamma=2, b=1):
+    t = int(abs((math.log(channels, 2) + b) / gamma))
+    return t if t % 2 else t + 1
+
+
+def first_difference(fn, gamma, b):
+    return next(c for c in range(1, MAX_CHANNELS + 1) if fn(c, gamma, b) != nearest_odd_psi(c, gamma, b))
+
+
+def run(checker, arg, capsys):
+    verdict = checker(arg)
+    return verdict, capsys.readouterr().out
+
+
+def test_reference_psi_is_the_nearest_odd_number():
+    # the checker's reference (attn_src.eca_kernel_size) agrees with an independent reading of Eq. 13
+    from attn_src import eca_kernel_size
+    for gamma, b in KERNEL_SIZE_SETTINGS:
+        assert all(eca_kernel_size(c, gamma, b) == nearest_odd_psi(c, gamma, b) for c in range(1, MAX_CHANNELS + 1))
+
+
+@pytest.mark.parametrize("fn", [nearest_odd_psi, papers_code_psi])
+def test_kernel_size_passes_correct_solutions(fn, capsys):
+    verdict, out = run(check_kernel_size, fn, capsys)
+    assert verdict is True
+    assert out == f"PASSED: ECA kernel size psi(C) ({2 + len(KERNEL_SIZE_SETTINGS)} checks)\n"
+
+
+def test_kernel_size_stub_is_not_yet(capsys):
+    def stub(channels, gamma=2, b=1):
+        raise NotImplementedError("write psi(C)")
+    verdict, out = run(check_kernel_size, stub, capsys)
+    assert verdict is False
+    assert out.startswith("NOT YET: ECA kernel size psi(C): your code raised NotImplementedError (write psi(C))")
+
+
+def test_kernel_size_even_values_named_at_first_wrong_channel(capsys):
+    def never_odd(channels, gamma=2, b=1):
+        return int(abs((math.log2(channels) + b) / gamma))
+    verdict, out = run(check_kernel_size, never_odd, capsys)
+    assert verdict is False
+    c = first_difference(never_odd, 2, 1)
+    assert c == 1  # t = 0.5 truncates to 0, which must become 1
+    assert f"for C={c}, gamma=2, b=1 yours is 0, expected 1" in out
+    assert "k must be odd: add 1 when the truncated value is even" in out
+
+
+def test_kernel_size_rounding_instead_of_truncating(capsys):
+    def rounds(channels, gamma=2, b=1):
+        t = round(math.log2(channels) / gamma + b / gamma)
+        return t if t % 2 else t + 1
+    verdict, out = run(check_kernel_size, rounds, capsys)
+    c = first_difference(rounds, 2, 1)
+    assert verdict is False
+    assert f"for C={c}, gamma=2, b=1 yours is {rounds(c)}, expected {nearest_odd_psi(c)}" in out
+    assert "do not round it" in out
+
+
+def test_kernel_size_natural_log(capsys):
+    def natural(channels, gamma=2, b=1):
+        t = int(abs((math.log(channels) + b) / gamma))
+        return t if t % 2 else t + 1
+    verdict, out = run(check_kernel_size, natural, capsys)
+    c = first_difference(natural, 2, 1)
+    assert verdict is False
+    assert f"for C={c}, gamma=2, b=1 yours is {natural(c)}, expected {nearest_odd_psi(c)}" in out
+    assert "math.log2" in out
+
+
+def test_kernel_size_ignoring_gamma_and_b(capsys):
+    def hard_coded(channels, gamma=2, b=1):
+        return nearest_odd_psi(channels)
+    verdict, out = run(check_kernel_size, hard_coded, capsys)
+    gamma, b = KERNEL_SIZE_SETTINGS[1]
+    c = first_difference(lambda c, g, bb: hard_coded(c), gamma, b)
+    assert verdict is False
+    assert f"while checking: C = 1 ... {MAX_CHANNELS} with gamma={gamma:g}, b={b:g}" in out
+    assert f"for C={c}, gamma={gamma:g}, b={b:g} yours is" in out
+    assert "seems to ignore gamma and b" in out
+
+
+def test_kernel_size_float_result(capsys):
+    verdict, out = run(check_kernel_size, lambda c, gamma=2, b=1: float(nearest_odd_psi(c, gamma, b)), capsys)
+    assert verdict is False
+    assert "fn(64, 2, 1) returned 3.0 (float)" in out and "int(...)" in out
+
+
+def test_kernel_size_wrong_defaults(capsys):
+    verdict, out = run(check_kernel_size, lambda c, gamma=1, b=1: nearest_odd_psi(c, gamma, b), capsys)
+    assert verdict is False
+    assert f"fn(16) = {nearest_odd_psi(16, 1, 1)} but fn(16, 2, 1) = {nearest_odd_psi(16)}" in out
+
+
+def test_kernel_size_rejects_non_callable():
+    with pytest.raises(TypeError, match="fn must be a function channels, gamma=2, b=1 -> int, got int"):
+        check_kernel_size(3)
+
+
+# ---------------------------------------------------------------- the forward pass
+def make_eca(*, k_fn=nearest_odd_psi, bias=False, forward):
+    """An ECA-like class whose forward is ``forward(self, x)``."""
+    class Learner(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            k = k_fn(channels)
+            self.conv = nn.Conv1d(1, 1, k, padding=k // 2, bias=bias)
+
+        def gate_logits(self, y):  # y: (N, C) -> (N, C)
+            return self.conv(y.unsqueeze(1)).squeeze(1)
+
+    Learner.forward = forward
+    return Learner
+
+
+def dance(self, x):  # the official listing's squeeze/transpose dance
+    y = nn.functional.adaptive_avg_pool2d(x, 1)
+    y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+    return x * torch.sigmoid(y).expand_as(x)
+
+
+def viewed(self, x):
+    n, c = x.shape[:2]
+    return x * torch.sigmoid(self.conv(x.mean(dim=(2, 3)).view(n, 1, c))).view(n, c, 1, 1)
+
+
+@pytest.mark.parametrize("forward", [dance, viewed])
+def test_forward_passes_correct_solutions(forward, capsys):
+    verdict, out = run(check_eca_forward, make_eca(forward=forward), capsys)
+    assert verdict is True
+    assert out == "PASSED: ECA forward pass (8 checks)\n"
+
+
+def test_forward_stub_is_not_yet(capsys):
+    class Stub(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            raise NotImplementedError("pick k, build the Conv1d")
+    verdict, out = run(check_eca_forward, Stub, capsys)
+    assert verdict is False
+    assert out.startswith("NOT YET: ECA forward pass: your code raised NotImplementedError (pick k, build the Conv1d)")
+
+
+def test_forward_stub_with_kernel_size_stub_is_not_yet(capsys):
+    def k_stub(channels):
+        raise NotImplementedError("write psi(C)")
+    verdict, out = run(check_eca_forward, make_eca(k_fn=k_stub, forward=dance), capsys)
+    assert verdict is False and out.startswith("NOT YET: ECA forward pass")
+
+
+@pytest.mark.parametrize("message, kwargs", [
+    ("Learner(1) has 2 parameters, expected exactly k = psi(1) = 1 (one Conv1d(1, 1, k, bias=False)): "
+     "the 1-D convolution must have bias=False", dict(bias=True)),
+    ("Learner(1) has 3 parameters, expected exactly k = psi(1) = 1", dict(k_fn=lambda c: 3)),
+    ("Learner(256) has 3 parameters, expected exactly k = psi(256) = 5", dict(k_fn=lambda c: 1 if c == 1 else 3)),
+])
+def test_forward_wrong_parameter_count(message, kwargs, capsys):
+    verdict, out = run(check_eca_forward, make_eca(forward=dance, **kwargs), capsys)
+    assert verdict is False
+    assert "while checking: the parameter count for C = 1, 8, 64, 256, 2048" in out
+    assert message in out
+
+
+def no_sigmoid(self, x):
+    return x * self.gate_logits(x.mean(dim=(2, 3)))[:, :, None, None]
+
+
+def max_pool(self, x):
+    return x * torch.sigmoid(self.gate_logits(x.amax(dim=(2, 3))))[:, :, None, None]
+
+
+def flipped(self, x):
+    w = self.conv.weight.flip(-1)
+    y = nn.functional.conv1d(x.mean(dim=(2, 3)).unsqueeze(1), w, padding=w.shape[-1] // 2)
+    return x * torch.sigmoid(y).squeeze(1)[:, :, None, None]
+
+
+def replicate(self, x):
+    k = self.conv.weight.shape[-1]
+    y = nn.functional.pad(x.mean(dim=(2, 3)).unsqueeze(1), (k // 2, k // 2), mode="replicate")
+    return x * torch.sigmoid(nn.functional.conv1d(y, self.conv.weight)).squeeze(1)[:, :, None, None]
+
+
+@pytest.mark.parametrize("forward, cause", [
+    (no_sigmoid, "the gate has no sigmoid"),
+    (max_pool, "the descriptor is the max over H and W; ECA squeezes with the mean"),
+    (flipped, "the kernel is flipped"),
+    (replicate, "the channels are not padded with zeros at both ends: use padding=k // 2"),
+])
+def test_forward_names_the_likely_cause(forward, cause, capsys):
+    verdict, out = run(check_eca_forward, make_eca(forward=forward), capsys)
+    assert verdict is False
+    assert "while checking: the output for an input of shape (2, 64, 5, 7)" in out
+    assert "the output differs at position" in out
+    assert f"likely cause: {cause}" in out
+
+
+def test_forward_returning_the_gate(capsys):
+    def gate_only(self, x):
+        return torch.sigmoid(self.gate_logits(x.mean(dim=(2, 3))))[:, :, None, None]
+    verdict, out = run(check_eca_forward, make_eca(forward=gate_only), capsys)
+    assert verdict is False
+    assert "the output has shape (2, 64, 1, 1): that is the gate; return x * gate, shaped like x (2, 64, 5, 7)" in out
+
+
+def test_forward_squeeze_without_dim_fails_on_a_batch_of_one(capsys):
+    def squeeze_all(self, x):
+        y = nn.functional.adaptive_avg_pool2d(x, 1).squeeze()          # (N, C), but (C,) when N = 1
+        return x * torch.sigmoid(self.conv(y.unsqueeze(1))).squeeze(1)[:, :, None, None]
+    verdict, out = run(check_eca_forward, make_eca(forward=squeeze_all), capsys)
+    assert verdict is False
+    assert "while checking: the output for an input of shape (1, 64, 4, 4)" in out
+
+
+def test_forward_convolving_across_the_batch(capsys):
+    def across_batch(self, x):
+        n, c = x.shape[:2]
+        y = self.conv(x.mean(dim=(2, 3)).reshape(1, 1, n * c)).reshape(n, c)  # edge channels see the next image
+        return x * torch.sigmoid(y)[:, :, None, None]
+    verdict, out = run(check_eca_forward, make_eca(forward=across_batch), capsys)
+    assert verdict is False
+    assert "while checking: that each image of a batch is gated on its own" in out
+    assert "the output for image 0 changed when only image 1 changed" in out
+
+
+def test_forward_rejects_non_class():
+    with pytest.raises(TypeError, match="cls must be a class \\(an nn.Module subclass\\), got function"):
+        check_eca_forward(lambda c: None)
+
+
+def test_forward_rejects_a_non_module(capsys):
+    class NotAModule:
+        def __init__(self, channels):
+            pass
+    verdict, out = run(check_eca_forward, NotAModule, capsys)
+    assert verdict is False
+    assert "NotAModule(1) is a NotAModule, expected an nn.Module subclass" in out
