@@ -17,10 +17,11 @@ one of two places, ``position``:
   ``models/eca_mobilenetv2.py``: ``eca_layer(oup, k_size)`` appended after the projection),
   and the default for every other attention.
 
-The official MobileNetV2-CA code differs from torchvision in ways that change no parameter
-count at width 1.0: its last 1x1 conv is ``model.conv`` rather than ``features[18]``, its
-dropout is 0.1 (torchvision: 0.2), and its widths use ``_make_divisible`` also for the stem,
-which gives the same numbers as torchvision's at width 1.0.
+The official MobileNetV2-CA code is not torchvision's network with CA added, but the
+differences change no parameter count at width 1.0: each block's layers are flat in its
+``conv`` (no nested Conv-BN-ReLU, so the names differ), the last 1x1 conv is ``model.conv``
+rather than ``features[18]``, its dropout is 0.1 (torchvision: 0.2), and it rounds widths to
+multiples of 4 instead of 8 at ``width_mult=0.1`` (the same rounding at every other width).
 """
 from __future__ import annotations
 
