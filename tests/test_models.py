@@ -378,3 +378,25 @@ def test_checker_for_the_exercise(capsys):
     assert capsys.readouterr().out.startswith("NOT YET")
     with pytest.raises(TypeError, match="fn must be a function model -> list of module names, got int"):
         check_last_bn_names(3)
+
+
+def test_bad_block_and_helper_arguments():
+    from attn_src.models.mobilenet import make_divisible
+
+    with pytest.raises(ValueError, match="stride must be 1 or 2, got 3"):
+        Bottleneck(64, 16, stride=3)
+    with pytest.raises(TypeError, match="planes must be an int >= 1, got 16.0"):
+        BasicBlock(16, 16.0)
+    with pytest.raises(TypeError, match="expand_ratio must be an int >= 1, got 6.5"):
+        InvertedResidual(16, 24, 1, 6.5)
+    with pytest.raises(ValueError, match="stride must be 1 or 2, got 0"):
+        InvertedResidual(16, 24, 0, 6)
+    with pytest.raises(TypeError, match="options must be a dict"):
+        per_stage_options([("kernel_size", 3)], 4)
+    with pytest.raises(ValueError, match="num_stages must be an int >= 1, got 0"):
+        per_stage_options({}, 0)
+    with pytest.raises(TypeError, match="module must be an nn.Module, got str"):
+        output_channels("conv")
+    assert [make_divisible(v) for v in (32, 24 * 0.75, 1280 * 1.4)] == [32, 24, 1792]
+    with pytest.raises(ValueError, match="value must be a real number > 0, got 0"):
+        make_divisible(0)

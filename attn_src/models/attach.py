@@ -21,6 +21,8 @@ Where = Union[Callable[[str, nn.Module], bool], type, tuple, Iterable[str]]
 
 def output_channels(module: nn.Module) -> int:
     """The channel count a module produces: its own, or that of its last layer that declares one."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
     for m in reversed(list(module.modules())):
         for attr in ("out_channels", "num_features", "out_features"):
             value = getattr(m, attr, None)
@@ -78,7 +80,7 @@ def attach(model: nn.Module, attention: AttentionSpec, where: Where, **options) 
 
     >>> from torch import nn
     >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
-    >>> attach(net, "eca", where=[ "0" ])
+    >>> attach(net, "eca", where=["0"])
     ['0']
     >>> type(net[0][1]).__name__
     'ECA'

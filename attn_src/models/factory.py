@@ -55,6 +55,10 @@ def per_stage_options(options: dict, num_stages: int) -> list[dict]:
     ECA-ResNet-50's official per-stage kernels ``k_size=[3, 5, 5, 7]`` are expressed; no
     module option takes a list itself, so a list always means "per stage".
     """
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict of option name -> value, got {type(options).__name__}")
+    if isinstance(num_stages, bool) or not isinstance(num_stages, int) or num_stages < 1:
+        raise ValueError(f"num_stages must be an int >= 1, got {num_stages!r}")
     stages: list[dict] = [{} for _ in range(num_stages)]
     for key, value in options.items():
         if isinstance(value, (list, tuple)):

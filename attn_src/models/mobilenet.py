@@ -47,6 +47,8 @@ INVERTED_RESIDUAL_SETTING = (
 
 def make_divisible(value: float, divisor: int = 8) -> int:
     """Round ``value`` to the nearest multiple of ``divisor``, never down by more than 10% (TF/torchvision)."""
+    value = check_positive_number("value", value)
+    divisor = check_int("divisor", divisor)
     rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
 
@@ -76,7 +78,10 @@ class InvertedResidual(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int, expand_ratio: int, attention: AttentionSpec = None,
                  position: str = "output", **options) -> None:
         super().__init__()
-        if stride not in (1, 2):
+        check_int("cin", cin)
+        check_int("cout", cout)
+        check_int("expand_ratio", expand_ratio)
+        if stride not in (1, 2) or isinstance(stride, bool):
             raise ValueError(f"stride must be 1 or 2, got {stride!r}")
         check_choice("position", position, POSITIONS)
         if attention is None and options:

@@ -36,6 +36,13 @@ def conv1x1(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 1, stride, bias=False)
 
 
+def _check_block_args(inplanes: object, planes: object, stride: object) -> None:
+    check_int("inplanes", inplanes)
+    check_int("planes", planes)
+    if stride not in (1, 2) or isinstance(stride, bool):
+        raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 convs (ResNet-18/34 and the CIFAR ResNets); attention on their ``planes`` channels."""
 
@@ -44,6 +51,7 @@ class BasicBlock(nn.Module):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  attention: AttentionSpec = None, **options) -> None:
         super().__init__()
+        _check_block_args(inplanes, planes, stride)
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
@@ -74,6 +82,8 @@ class Bottleneck(nn.Module):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  attention: AttentionSpec = None, stride_in_1x1: bool = False, **options) -> None:
         super().__init__()
+        _check_block_args(inplanes, planes, stride)
+        check_bool("stride_in_1x1", stride_in_1x1)
         width = planes * self.expansion
         self.conv1 = conv1x1(inplanes, planes, stride if stride_in_1x1 else 1)
         self.bn1 = nn.BatchNorm2d(planes)
