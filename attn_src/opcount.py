@@ -72,8 +72,7 @@ _ADAPTIVE_POOL = {aten._adaptive_avg_pool2d.default, aten._adaptive_avg_pool3d.d
 _ELEMENTWISE = {aten.hardswish.default, aten.hardswish_.default, aten.hardsigmoid.default,
                 aten.hardsigmoid_.default, aten.silu.default, aten.silu_.default, aten.gelu.default,
                 aten.mish.default, aten.elu.default, aten.leaky_relu.default, aten.softplus.default,
-                aten.hardtanh.default, aten.hardtanh_.default, aten.relu6.default if hasattr(aten, "relu6") else None}
-_ELEMENTWISE.discard(None)
+                aten.hardtanh.default, aten.hardtanh_.default}
 _MOVE = {aten.cat.default, aten.clone.default, aten.copy_.default, aten._to_copy.default,
          aten.constant_pad_nd.default, aten.stack.default, aten.index_select.default,
          aten.repeat.default, aten.fill_.Scalar, aten.zero_.default}
@@ -95,8 +94,11 @@ def _distinct_bytes(tensors: list[torch.Tensor]) -> int:
     """Bytes of the distinct elements of ``tensors`` (broadcast dims once; a repeated tensor once)."""
     seen, total = set(), 0
     for t in tensors:
-        key = (t.data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype) if t.numel() else None
-        if key is None or key in seen:
+        if not t.numel():
+            continue
+        # A meta tensor has no address: tell tensors apart by identity instead.
+        key = ("id", id(t)) if t.device.type == "meta" else (t.data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype)
+        if key in seen:
             continue
         seen.add(key)
         total += math.prod(s for s, st in zip(t.shape, t.stride()) if st != 0) * t.element_size()
@@ -189,7 +191,8 @@ class _Counter(TorchDispatchMode):
         else:
             rule, flops, macs = _rule(func, args, kwargs, out)
             read = 0 if func in _ALLOC or func in _FACTORY else _distinct_bytes(_tensors((args, kwargs)))
-            written = 0 if func in _ALLOC else _distinct_bytes(_tensors(out))
+            # Batch norm also returns per-channel statistics (O(C), and empty in eval on a CPU): not counted.
+            written = 0 if func in _ALLOC else _distinct_bytes(_tensors(out[0] if func in _BATCH_NORM else out))
         self.records.append({
             "op": str(func), "module": self.stack[-1], "rule": rule, "flops": int(flops), "macs": int(macs),
             "bytes_read": int(read), "bytes_written": int(written),
@@ -274,6 +277,8 @@ def count_ops(model: nn.Module, x) -> OpCount:
 
     ``x`` is a tensor, or a tuple of positional arguments. The model runs in whatever mode
     (train/eval) it is in. See the module docstring for what one FLOP and one byte mean.
+    A model and input on the ``meta`` device (shapes only, nothing computed) give the same
+    counts, at no cost: the way to count a large network.
 
     >>> import torch
     >>> from torch import nn

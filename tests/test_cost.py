@@ -151,6 +151,15 @@ def test_count_ops_equals_closed_form(name, shape):
     assert_matches_closed_form(MODULES[name]().eval(), shape)
 
 
+@pytest.mark.parametrize("name", ["SE", "CBAM", "CoordAttention", "Conv2d"])
+def test_counts_on_the_meta_device_equal_real_counts(name):
+    real = MODULES[name]().eval()
+    with torch.device("meta"):
+        meta = MODULES[name]().eval()
+        x_meta = torch.empty(2, 32, 9, 11)
+    assert as_cost(count_ops(meta, x_meta)) == as_cost(count_ops(real, torch.randn(2, 32, 9, 11)))
+
+
 @pytest.mark.parametrize("rows, fin, fout, bias", [(1, 8, 4, True), (5, 16, 3, False), (7, 1, 1, True)])
 def test_linear_counts_by_hand(rows, fin, fout, bias):
     layer = nn.Linear(fin, fout, bias=bias)
