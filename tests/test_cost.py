@@ -80,6 +80,17 @@ def test_stat_leaves_model_classes_and_random_state_untouched():
     assert model.training, "stat switched the caller's model to eval mode"
 
 
+def test_importing_attn_src_leaves_pandas_display_options_alone():
+    import subprocess
+    import sys
+
+    code = ("import pandas as pd; keys = ['display.width', 'display.max_rows', 'display.max_columns']; "
+            "before = [pd.get_option(k) for k in keys]; import attn_src; "
+            "print([pd.get_option(k) for k in keys] == before)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True", "importing torchstat changed pandas' display options"
+
+
 def test_stat_query_granularity_groups_leaves_without_changing_totals():
     from attn_src.models.small import TinyCNN
 
