@@ -80,6 +80,8 @@ def render(corners: torch.Tensor, size: int = 18, noise: float = 0.3, seed: int 
     if not isinstance(corners, torch.Tensor) or corners.dim() != 3 or corners.shape[2] != 2:
         got = tuple(corners.shape) if isinstance(corners, torch.Tensor) else type(corners).__name__
         raise ValueError(f"corners must be a tensor of shape (n, k, 2), got {got}")
+    if corners.dtype.is_floating_point or corners.dtype.is_complex or corners.dtype == torch.bool:
+        raise TypeError(f"corners must be an integer tensor (pixel indices), got dtype {corners.dtype}")
     size = check_int("size", size, minimum=3)
     noise = check_real("noise", noise)
     if noise < 0:

@@ -96,6 +96,7 @@ def test_the_row_profile_sees_the_label():
     (lambda: mark_positions(10, seed="0"), TypeError, "seed must be an int, got '0' (str)"),
     (lambda: render(torch.zeros(3, 2)), ValueError, "corners must be a tensor of shape (n, k, 2), got (3, 2)"),
     (lambda: render([[0, 0]]), ValueError, "corners must be a tensor of shape (n, k, 2), got list"),
+    (lambda: render(torch.zeros(1, 1, 2)), TypeError, "corners must be an integer tensor (pixel indices), got dtype torch.float32"),
     (lambda: render(torch.tensor([[[0, 6]]]), size=8), ValueError,
      "corners must lie in 0 .. size - 3 = 5 so a 3 x 3 mark fits, got values in 0 .. 6"),
     (lambda: render(torch.zeros(1, 1, 2, dtype=torch.long), noise=-1.0), ValueError, "noise must be >= 0, got -1.0"),
