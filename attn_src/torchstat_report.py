@@ -98,6 +98,11 @@ def _measure(model: nn.Module, input_size: tuple[int, int, int]) -> tuple[nn.Mod
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad(), contextlib.redirect_stdout(printed):
             ModelHook(work, list(input_size))  # patches __call__, runs torch.rand(1, C, H, W) through the copy
+    except AssertionError as err:  # torchstat's formulas assert the layouts they know
+        raise ValueError(
+            f"torchstat cannot measure this model with input_size={list(input_size)}: one of its per-layer "
+            "formulas rejected a layer's input (they assume a 2-D input to Linear and 4-D inputs to Conv2d, "
+            "BatchNorm2d and pooling layers); attn_src.count_ops counts any model") from err
     finally:
         for cls, call in saved.items():  # torchstat never undoes its patch: every later call would be measured
             if call is _MISSING:

@@ -110,6 +110,8 @@ def test_stat_query_granularity_groups_leaves_without_changing_totals():
         ((nn.ReLU(), (3, 8, 8.5)), ValueError, "input_size[2] must be an int >= 1, got 8.5"),
         ((nn.ReLU(), [3, 8, 8], 0), ValueError, "query_granularity must be an int >= 1, got 0"),
         ((nn.ReLU(), [3, 8, 8], "1"), TypeError, "query_granularity must be an int >= 1, got '1'"),
+        ((nn.Linear(8, 2), [3, 5, 8]), ValueError,
+         "torchstat cannot measure this model with input_size=[3, 5, 8]: one of its per-layer formulas rejected"),
     ],
 )
 def test_stat_rejects_bad_arguments(args, error, message):
