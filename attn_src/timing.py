@@ -76,7 +76,7 @@ def benchmark(
         min_run_time: and at least this many seconds in all.
         num_threads: torch threads while timing (default 1, torch.utils.benchmark's default: on a
             shared or oversubscribed CPU, several threads can make a copy 100x slower).
-        clock: ``"wall"`` (elapsed time, :func:`time.perf_counter`: what latency means) or
+        clock: ``"wall"`` (elapsed time, waiting for an accelerator to finish: what latency means) or
             ``"cpu"`` (CPU time of this thread, :func:`time.thread_time`: time spent waiting for
             other processes is left out, so it is steadier on a busy machine; CPU tensors and
             ``num_threads=1`` only).
@@ -97,10 +97,11 @@ def benchmark(
         raise ValueError(
             f"clock='cpu' measures the calling thread only: it needs num_threads=1 and a CPU tensor, "
             f"got num_threads={num_threads} and a tensor on {x.device.type}")
-    timer_fn = time.thread_time if clock == "cpu" else time.perf_counter
+    # "wall": torch.utils.benchmark's own timer, which also waits for a GPU to finish.
+    clock_kwargs = {"timer": time.thread_time} if clock == "cpu" else {}
 
     x = x.detach()
-    copy_timer = tbench.Timer("x.clone()", globals={"x": x}, num_threads=num_threads, timer=timer_fn)
+    copy_timer = tbench.Timer("x.clone()", globals={"x": x}, num_threads=num_threads, **clock_kwargs)
     if backward:
         xg = x.clone().requires_grad_(True)
         inputs = [xg, *(p for p in module.parameters() if p.requires_grad)]
@@ -109,13 +110,13 @@ def benchmark(
         timer = tbench.Timer(
             "torch.autograd.grad(module(xg), inputs, grad)",
             globals={"torch": torch, "module": module, "xg": xg, "inputs": inputs, "grad": grad},
-            num_threads=num_threads, timer=timer_fn,
+            num_threads=num_threads, **clock_kwargs,
         )
     else:
         timer = tbench.Timer(
             "with torch.no_grad(): module(x)",
             globals={"torch": torch, "module": module, "x": x},
-            num_threads=num_threads, timer=timer_fn,
+            num_threads=num_threads, **clock_kwargs,
         )
     numbers = [_calls_per_block(t) for t in (timer, copy_timer)]
     times, copy_times = [], []
