@@ -42,7 +42,6 @@ counted, and listed in :attr:`OpCount.uncounted`, so nothing is dropped silently
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
