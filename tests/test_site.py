@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import json
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import re
 import tempfile
 import threading
 import time
+import types
 import urllib.parse
 
 import pytest
 import yaml
+from sphinx.errors import ExtensionError
 
 from tests.toc import ROOT, resolve, toc_files
 
@@ -95,6 +99,35 @@ def test_pages_workflow_publishes_the_configured_branch_with_the_book_command():
     upload = next(step for step in steps if str(step.get("uses", "")).startswith("actions/upload-pages-artifact"))
     assert upload["with"]["path"] == "_build/html"
     assert any(str(step.get("uses", "")).startswith("actions/deploy-pages") for step in workflow["jobs"]["deploy"]["steps"])
+
+
+def _local_extension(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "book" / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", ["https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js",
+                                  "mathjax/no-such-bundle.js", "tex-mml-chtml.js"])
+def test_offline_mathjax_rejects_a_path_it_cannot_serve(path):
+    offline_mathjax = _local_extension("offline_mathjax")
+    with pytest.raises(ExtensionError, match=rf"offline_mathjax: mathjax_path is '{re.escape(path)}'; set it to "
+                                             r"'mathjax/<bundle>' with a bundle from \[.*'tex-mml-chtml.js'"):
+        offline_mathjax.check_config(None, types.SimpleNamespace(mathjax_path=path))
+
+
+def test_repeated_inline_scripts_are_dropped_and_everything_else_kept():
+    from sphinx.builders.html._assets import _JavaScript
+
+    unique_scripts = _local_extension("unique_scripts")
+    config = _JavaScript("", body="const THEBE_JS_URL = 1")
+    scripts = [_JavaScript("a.js"), config, _JavaScript("b.js", **{"async": "async"}),
+               _JavaScript("", body="const THEBE_JS_URL = 1"), _JavaScript("", body="other"), _JavaScript("a.js")]
+    context = {"script_files": scripts}
+    unique_scripts.drop_repeated_inline_scripts(None, "page", "page.html", context, None)
+    # by identity: Sphinx's script objects compare equal by file name, and every inline script has none
+    assert [id(js) for js in context["script_files"]] == [id(js) for js in (scripts[0], config, scripts[2], scripts[4], scripts[5])]
 
 
 def _packaged_mathjax() -> pathlib.Path:
