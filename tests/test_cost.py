@@ -65,6 +65,23 @@ def test_stat_shows_torchstat_blind_spots():
     assert cbam.loc["channel.mlp.0", "calls"] == 2  # the shared MLP runs twice, torchstat reports one call
 
 
+def test_stat_runs_the_blog_posts_calls_silently():
+    from attn_src.blog import BlogCA, BlogCBAM, BlogECA, BlogSE
+
+    expected_unsupported = {
+        BlogSE: ["AdaptiveAvgPool2d", "Sigmoid"],
+        BlogCBAM: ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Sigmoid"],
+        BlogECA: ["AdaptiveAvgPool2d", "Conv1d", "Sigmoid"],
+        BlogCA: ["Sigmoid"],
+    }
+    for cls, unsupported in expected_unsupported.items():
+        model = cls(320)
+        df, printed = quiet(stat, model, input_size=[320, 32, 32])  # the blog post's call
+        assert printed == "", cls.__name__
+        assert df.attrs["unsupported"] == unsupported, cls.__name__
+        assert df.loc["total", "params"] == sum(p.numel() for p in model.parameters()), cls.__name__
+
+
 def test_stat_leaves_model_classes_and_random_state_untouched():
     model = SE(32)
     keys = list(model.state_dict())
