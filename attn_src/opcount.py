@@ -408,8 +408,12 @@ def _se_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 
 def _channel_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
-    """CBAM's M_c: mean and amax over H, W (P FLOPs each), the shared MLP twice
-    (linear, in-place relu, linear), their sum (N C), sigmoid (N C), x * gate (P)."""
+    """CBAM's M_c, with P = N C H W and r' = C // r: the mean over H, W (P FLOPs) and the
+    maximum (``amax`` of ``x.flatten(2)``, a view: P FLOPs), the shared MLP on each descriptor
+    (linear C->r', in-place ReLU, linear r'->C), their sum (N C), sigmoid (N C), ``x * gate`` (P).
+
+    FLOPs = 3P + 2 (4 N C r' + N r') + 2 N C (+ 2 (N r' + N C) with biases).
+    (Without gradients; with them, ``max_pool`` takes ``max`` with indices instead of ``amax``.)"""
     p, hid = n * c * h * w, m.mlp[0].out_features
     bias = m.mlp[0].bias is not None
     mlp = _matmul(e, n, c, hid, bias) + _elementwise(e, n * hid, n * hid) + _matmul(e, n, hid, c, bias)

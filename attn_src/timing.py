@@ -34,6 +34,7 @@ class Timing:
     shape: tuple[int, ...]
     times: tuple[float, ...] = field(repr=False)
     copy_times: tuple[float, ...] = field(repr=False)
+    clock: str = "wall"
 
     @property
     def copies(self) -> float:
@@ -43,7 +44,7 @@ class Timing:
     def __repr__(self) -> str:
         what = "forward+backward" if self.backward else "forward"
         return (f"Timing({what} on {tuple(self.shape)}: median {self.median * 1e3:.3g} ms, "
-                f"copy {self.copy_median * 1e3:.3g} ms, {self.copies:.2f} copies)")
+                f"copy {self.copy_median * 1e3:.3g} ms, {self.copies:.2f} copies, {self.clock} clock)")
 
 
 CLOCKS = ("wall", "cpu")
@@ -131,6 +132,7 @@ def benchmark(
         shape=tuple(x.shape),
         times=tuple(times),
         copy_times=tuple(copy_times),
+        clock=clock,
     )
 
 

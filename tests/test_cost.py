@@ -386,10 +386,11 @@ def test_benchmark_reports_medians_and_their_ratio(backward, clock):
     assert isinstance(t, Timing)
     assert t.median > 0 and t.copy_median > 0
     assert t.copies == t.median / t.copy_median
-    assert t.backward is backward and t.shape == (2, 8, 4, 4)
+    assert t.backward is backward and t.shape == (2, 8, 4, 4) and t.clock == clock
     assert len(t.times) >= 2 and len(t.copy_times) >= 2
     assert all(p.grad is None for p in module.parameters()), "benchmark accumulated gradients into the module"
-    assert ("forward+backward" if backward else "forward") in repr(t) and "0x" not in repr(t)
+    assert ("forward+backward" if backward else "forward") in repr(t) and f"{clock} clock" in repr(t)
+    assert "0x" not in repr(t)
 
 
 @pytest.mark.parametrize(
