@@ -15,10 +15,11 @@ Three properties make it a fair test of what CA adds to a convolutional network:
   a network learns about one mark's absolute position (for instance from zero padding at the
   border) says anything about the label; only the relation between the two marks does.
 - **The two marks never fit in one small receptive field.** Along the axis where they differ they
-  are ``min_gap`` or more apart, so together they span ``min_gap + 3`` pixels or more; choose it
-  larger than the receptive field of the network under test, and no unit sees both marks.
+  are ``min_gap`` or more apart, so together they span ``min_gap + 3`` pixels or more; with that span
+  larger than the receptive field of the network under test, no unit sees both marks whole.
 - **Global pooling cannot tell the classes apart.** Every image has the same content (two marks);
-  a channel's spatial average is the same whether they are aligned or not.
+  a channel's spatial average is the same whether they are aligned or not (up to the noise, and to
+  zero padding when a mark touches the border).
 
 Coordinate Attention's pooling along one direction keeps the other: the row profile z^h of a
 feature that responds to marks doubles on a row that holds both, which is exactly the label.
