@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ._validate import check_choice, check_input
-from .cbam import ChannelAttention, SpatialAttention
+from .cbam import CBAM, ChannelAttention, SpatialAttention
 
 POOLS = ("avg", "max", "both")
 ARRANGEMENTS = ("channel-spatial", "spatial-channel", "parallel")
@@ -221,3 +221,101 @@ def convert_cbam_state_dict(
     if dst["norm"]:
         out.update({f"{dst['bn']}.{k}": v.clone() for k, v in bn.items()})
     return out
+
+
+# --------------------------------------------------------------------------- pooling, one op at a time
+
+_POOL_OPS = {
+    # over H, W (the channel gate's descriptors): (N, C, H, W) -> (N, C, 1, 1)
+    "mean over H, W": lambda x: x.mean(dim=(2, 3), keepdim=True),
+    "AdaptiveAvgPool2d(1)": lambda x: nn.functional.adaptive_avg_pool2d(x, 1),
+    "amax over H, W": lambda x: x.amax(dim=(2, 3), keepdim=True),
+    "AdaptiveMaxPool2d(1)": lambda x: nn.functional.adaptive_max_pool2d(x, 1),
+    # across C (the spatial gate's maps): (N, C, H, W) -> (N, 1, H, W)
+    "mean across C": lambda x: x.mean(dim=1, keepdim=True),
+    "amax across C": lambda x: x.amax(dim=1, keepdim=True),
+    "max across C, with indices": lambda x: torch.max(x, dim=1, keepdim=True)[0],
+}
+POOL_OPS = tuple(_POOL_OPS)
+
+
+class Pool(nn.Module):
+    """One of CBAM's pooling ops as a module (so it can be timed and counted on its own).
+
+    ``kind`` is one of :data:`POOL_OPS`: the same four results, each computed two ways, as the
+    official code and this package (``mean``, ``amax``) or the blog listing (adaptive pooling
+    layers, ``torch.max`` that also returns the indices) compute them.
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = check_choice("kind", kind, POOL_OPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _POOL_OPS[self.kind](x)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}"
+
+
+@torch.no_grad()
+def recalibrate_spatial_norms(model: nn.Module, x: torch.Tensor) -> int:
+    """Recompute the running statistics of every spatial-attention BatchNorm in ``model`` from ``x``.
+
+    The official code's BatchNorm after the 7x7 conv has ``momentum=0.01``: after t training steps
+    its running statistics still weigh their initial values (mean 0, variance 1) by 0.99^t, so a
+    short training run evaluates with statistics the conv never produced. This resets them and
+    sets them to the exact averages over ``x`` (one forward in training mode, ``momentum=None``),
+    leaving every weight unchanged. Returns how many BatchNorms were recalibrated.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    norms = [m.norm for m in model.modules() if isinstance(m, SpatialAttention) and isinstance(m.norm, nn.BatchNorm2d)]
+    saved = [bn.momentum for bn in norms]
+    for bn in norms:
+        bn.reset_running_stats()
+        bn.momentum = None  # a cumulative average: one pass gives the exact statistics over x
+    was_training = model.training
+    # Only these BatchNorms may update their statistics: the others stay in eval mode.
+    model.eval()
+    for bn in norms:
+        bn.train()
+    try:
+        model(x)
+    finally:
+        for bn, momentum in zip(norms, saved):
+            bn.momentum = momentum
+        model.train(was_training)
+    return len(norms)
+
+
+@torch.no_grad()
+def cbam_spatial_gates(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``M_s`` of every channel-first CBAM in ``model`` for the input ``x``, by module name, in eval mode.
+
+    Each gate is recomputed from the input its CBAM received, ``M_s(M_c(F) * F)``, so it does not
+    depend on how ``CBAM.forward`` applies it (calling its spatial module or only its ``gate``).
+    Each value is shaped (N, 1, H, W).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    found: dict[str, torch.Tensor] = {}
+    handles = []
+    for name, module in model.named_modules():
+        if isinstance(module, CBAM) or (isinstance(module, ArrangedCBAM) and module.arrangement == "channel-spatial"):
+            def hook(mod, inputs, output, name=name):
+                found[name] = mod.spatial.gate(mod.channel(inputs[0]))
+            handles.append(module.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        model(x)
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return found

