@@ -45,15 +45,9 @@ def _pair(what: str, result: object) -> tuple[torch.Tensor, torch.Tensor]:
     return result
 
 
-def reference_pooling(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _reference_pooling(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Eqs. 4-5: ``z^h`` (N, C, H, 1) = mean over the width, ``z^w`` (N, C, 1, W) = mean over the height."""
     return x.mean(dim=3, keepdim=True), x.mean(dim=2, keepdim=True)
-
-
-def reference_split(f: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``f`` (N, m, H + W, 1) -> ``f^h`` (N, m, H, 1) and ``f^w`` (N, m, 1, W)."""
-    f_h, f_w = f.split([h, w], dim=2)
-    return f_h, f_w.transpose(2, 3)
 
 
 # ---- coordinate pooling ---------------------------------------------------------------------
@@ -100,7 +94,7 @@ def _check_pooling_values(fn: Callable) -> None:
     for i, shape in enumerate(SHAPES):
         x = _input(shape, i)
         z_h, z_w = _pair("coordinate_pooling(x)", fn(x.clone()))
-        for name, got, expected in zip(("z_h", "z_w"), (z_h, z_w), reference_pooling(x)):
+        for name, got, expected in zip(("z_h", "z_w"), (z_h, z_w), _reference_pooling(x)):
             if got.shape == expected.shape and not torch.allclose(got.detach().double(), expected.double(), atol=1e-5):
                 hint = _pooling_value_hint(name, got, x)
                 if hint:
