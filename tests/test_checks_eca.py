@@ -241,6 +241,14 @@ def test_forward_convolving_across_the_batch(capsys):
     assert "the output for image 0 changed when only image 1 changed" in out
 
 
+def test_forward_changing_its_input_in_place(capsys):
+    def in_place(self, x):
+        return x.mul_(torch.sigmoid(self.gate_logits(x.mean(dim=(2, 3))))[:, :, None, None])
+    verdict, out = run(check_eca_forward, make_eca(forward=in_place), capsys)
+    assert verdict is False
+    assert "your forward changed its input x in place; return a new tensor x * gate" in out
+
+
 def test_forward_rejects_non_class():
     with pytest.raises(TypeError, match="cls must be a class \\(an nn.Module subclass\\), got function"):
         check_eca_forward(lambda c: None)

@@ -152,8 +152,11 @@ def check_eca_forward(cls: type) -> bool:
         def check() -> None:
             mine, ref = _build(cls, shape[1])
             x = torch.randn(*shape, generator=torch.Generator().manual_seed(sum(shape)))
+            x_in = x.clone()
             with torch.no_grad():
-                got, expected = mine(x), ref(x)
+                got, expected = mine(x_in), ref(x)
+            if not torch.equal(x_in, x):
+                raise CheckFailure("your forward changed its input x in place; return a new tensor x * gate")
             if isinstance(got, torch.Tensor) and tuple(got.shape) == (shape[0], shape[1], 1, 1):
                 raise CheckFailure(
                     f"the output has shape {tuple(got.shape)}: that is the gate; return x * gate, shaped like x {shape}"
