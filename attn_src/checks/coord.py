@@ -20,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from ._core import CheckFailure, expect_close, expect_shape, run_checks
+from ._core import CheckFailure, expect_close, run_checks
 
 # (N, C, H, W): taller than wide, wider than tall, square, a single row, a single column.
 SHAPES = ((2, 3, 5, 7), (1, 4, 9, 4), (3, 2, 6, 6), (2, 5, 1, 8), (1, 3, 8, 1))
