@@ -9,6 +9,7 @@ from .cbam import CBAM, ChannelAttention, SpatialAttention
 from .coord import CoordAttention
 from .device import DEVICE
 from .eca import ECA, eca_kernel_size
+from .models import attach
 from .opcount import count_ops
 from .se import SE
 from .timing import benchmark
@@ -25,6 +26,7 @@ __all__ = [
     "ECA",
     "SE",
     "SpatialAttention",
+    "attach",
     "benchmark",
     "count_ops",
     "eca_kernel_size",
