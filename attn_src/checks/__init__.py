@@ -1,9 +1,30 @@
 """Checkers for the book's implementation exercises: one per exercise, each printing a clear verdict.
 
+Each takes the learner's class or function, runs it against the reference implementation on
+several shapes and prints ``PASSED: ...``, ``NOT YET: ...`` (the stub still raises
+``NotImplementedError``) or ``FAILED: ...`` with what is wrong; it also returns the verdict.
+
 >>> from attn_src import checks
 >>> checks.check_se_conv(MySEConv)          # doctest: +SKIP
-PASSED: SE with 1x1 convolutions (6 checks)
+PASSED: ...
 """
 from ._core import CheckFailure, run_checks
+from .backbones import check_last_bn_names
+from .cbam import check_spatial_attention
+from .coord import check_coordinate_pooling, check_split
+from .costs import check_se_flops
+from .eca import check_eca_forward, check_kernel_size
+from .se import check_se_conv
 
-__all__ = ["CheckFailure", "run_checks"]
+__all__ = [
+    "CheckFailure",
+    "check_coordinate_pooling",
+    "check_eca_forward",
+    "check_kernel_size",
+    "check_last_bn_names",
+    "check_se_conv",
+    "check_se_flops",
+    "check_spatial_attention",
+    "check_split",
+    "run_checks",
+]
