@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_input
+from ._validate import check_choice, check_input, check_positive_number
 from .cbam import CBAM, ChannelAttention, SpatialAttention
 
 POOLS = ("avg", "max", "both")
@@ -171,6 +171,7 @@ def convert_cbam_state_dict(
         eps: the target BatchNorm's epsilon (1e-5 in all three codes).
     """
     names = tuple(LAYOUTS)
+    eps = check_positive_number("eps", eps)
     src = LAYOUTS[check_choice("source", source, names)]
     dst = LAYOUTS[check_choice("target", target, names)]
     if not isinstance(state_dict, Mapping):

@@ -204,6 +204,8 @@ def test_bad_arguments_are_named():
         convert_cbam_state_dict(sd, "blog", None)
     with pytest.raises(ValueError, match=r"does not have the keys of layout source='timm': missing \['channel.fc1.weight'"):
         convert_cbam_state_dict(sd, "timm", "blog")
+    with pytest.raises(ValueError, match="eps must be a real number > 0, got 0"):
+        convert_cbam_state_dict(sd, "blog", "timm", eps=0)
     with pytest.raises(TypeError, match="state_dict must be a mapping of names to tensors, got list"):
         convert_cbam_state_dict([], "blog", "timm")
 
