@@ -18,9 +18,17 @@ def record_gates(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor | 
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    from .cbam import CBAM
+
     found: dict[str, torch.Tensor | tuple[torch.Tensor, ...]] = {}
     handles = []
     for name, module in model.named_modules():
+        if isinstance(module, CBAM):
+            # CBAM applies its spatial gate without calling its spatial module: hook the whole block.
+            def cbam_hook(mod, inputs, output, name=name):
+                found[f"{name}.spatial"] = mod.spatial.gate(mod.channel(inputs[0]))
+            handles.append(module.register_forward_hook(cbam_hook))
+            continue
         probe = getattr(module, "gates", None) or getattr(module, "gate", None)
         if callable(probe) and not isinstance(module, nn.Sequential):
             def hook(mod, inputs, output, name=name, probe=probe):
