@@ -34,12 +34,13 @@ def record_gates(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor | 
             def hook(mod, inputs, output, name=name, probe=probe):
                 found[name] = probe(inputs[0])
             handles.append(module.register_forward_hook(hook))
-    was_training = model.training
+    modes = {module: module.training for module in model.modules()}  # restored one by one below
     model.eval()
     try:
         model(x)
     finally:
-        model.train(was_training)
+        for module, training in modes.items():
+            module.training = training
         for handle in handles:
             handle.remove()
     return found

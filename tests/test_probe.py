@@ -39,10 +39,12 @@ def test_cbam_spatial_gate_is_the_one_applied_to_the_refined_map():
     torch.testing.assert_close(refined * gates["0.spatial"], cbam(x), rtol=0, atol=1e-6)
 
 
-def test_the_model_keeps_its_mode_and_bad_arguments_are_named():
+def test_every_module_keeps_its_own_mode_and_bad_arguments_are_named():
     model = TinyCNN("se").train()
+    model.stages[1].eval()
     record_gates(model, torch.randn(2, 1, 16, 16))
-    assert model.training
+    assert model.training and model.stages[0].training and model.stages[2][0][1].training
+    assert not model.stages[1].training and not model.stages[1][0][1].training
     with pytest.raises(TypeError, match="model must be an nn.Module, got int"):
         record_gates(3, torch.randn(1))
     with pytest.raises(TypeError, match="x must be a torch.Tensor, got list"):
