@@ -25,20 +25,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._ops import max_pool, rescale
 from ._validate import check_4d, check_bool, check_input, check_int, check_odd_kernel, hidden_width
 
-
-def max_pool(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """Maximum of ``x`` over ``dim`` (kept as size 1), by the cheaper route for the situation.
-
-    Without gradients, ``amax`` is the fastest: it computes no indices. With gradients,
-    ``max`` with indices wins: its backward scatters the gradient to the remembered
-    positions, while ``amax``'s backward must find them again with full-size comparisons
-    (about twice the time and memory; see the benchmarks).
-    """
-    if torch.is_grad_enabled() and x.requires_grad:
-        return x.max(dim=dim, keepdim=True).values
-    return x.amax(dim=dim, keepdim=True)
 
 
 class ChannelAttention(nn.Module):
@@ -144,4 +133,4 @@ class CBAM(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         refined = self.channel(x)                          # F'  = M_c(F) * F
-        return refined.mul_(self.spatial.gate(refined))    # F'' = M_s(F') * F', in place: F' is not needed again
+        return rescale(refined, self.spatial.gate(refined))  # F'' = M_s(F') * F'

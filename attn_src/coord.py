@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._ops import rescale
 from ._validate import check_bool, check_choice, check_input, check_int, hidden_width
 
 ACTIVATIONS = ("hswish", "relu")
@@ -78,9 +79,7 @@ class CoordAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         g_h, g_w = self.gates(x)
-        # Eq. 9. The second multiply works in place in the first one's result: one full-size
-        # buffer instead of two (each new buffer costs about as much as a copy of x).
-        return (x * g_h).mul_(g_w)
+        return rescale(x * g_h, g_w)                          # Eq. 9: x * g^h * g^w
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, reduction={self.reduction}, min_hidden={self.min_hidden}"

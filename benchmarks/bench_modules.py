@@ -7,7 +7,8 @@ For every module and shape it prints, from one run:
 
 - ``fwd ms`` / ``fwd copies``: median forward time (no grad, eval mode) and the same in units of
   one ``x.clone()`` measured in the same call (the memory-traffic yardstick);
-- ``fwd x``: speed-up over the reference (``attn_src.blog``: the listings' choices written the
+- ``fwd x``: speed-up over the reference (ratio of copies, so both are normalised by the
+  copy measured beside them) (``attn_src.blog``: the listings' choices written the
   plain way: adaptive pooling layers, ``max`` with indices, ``expand_as``, one multiply per gate);
 - ``f+b ms`` / ``f+b x``: the same for forward + backward (training mode);
 - ``peak MB`` / ``ref peak MB``: extra memory the forward + backward allocates at its peak
@@ -25,6 +26,7 @@ import torch
 from torch import nn
 
 from attn_src import benchmark
+from attn_src.timing import Timing
 from attn_src.blog import BlogCA, BlogCBAM, BlogECA, BlogSE, to_attn_src
 
 REFERENCES = {"SE": BlogSE, "ECA": BlogECA, "CA": BlogCA, "CBAM": BlogCBAM}
@@ -45,6 +47,21 @@ def peak_extra_memory(module: nn.Module, x: torch.Tensor) -> float:
     return peak / 2**20
 
 
+def paired(ours: nn.Module, reference: nn.Module, x: torch.Tensor, backward: bool, threads: int,
+           min_run_time: float, rounds: int = 3) -> tuple[Timing, Timing]:
+    """Time both in alternating rounds and keep each one's middle round (by copies).
+
+    Whichever runs first in a process is slowed by the memory it is the first to touch, so a
+    single ours-then-reference pair is biased; alternating rounds cancel the order effect.
+    """
+    ours_runs, reference_runs = [], []
+    for i in range(rounds):
+        pair = [(ours, ours_runs), (reference, reference_runs)]
+        for module, runs in pair if i % 2 == 0 else pair[::-1]:
+            runs.append(benchmark(module, x, backward=backward, num_threads=threads, min_run_time=min_run_time))
+    return tuple(sorted(runs, key=lambda t: t.copies)[rounds // 2] for runs in (ours_runs, reference_runs))
+
+
 def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float) -> dict:
     torch.manual_seed(0)
     reference = REFERENCES[name](shape[1])
@@ -54,19 +71,17 @@ def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float) ->
         diff = (ours.eval()(x) - reference.eval()(x)).abs().max().item()
     if diff > 1e-5:
         raise AssertionError(f"{name} at {shape}: outputs differ by {diff:.3g}")
-    fwd = benchmark(ours.eval(), x, num_threads=threads, min_run_time=min_run_time)
-    fwd_ref = benchmark(reference.eval(), x, num_threads=threads, min_run_time=min_run_time)
-    bwd = benchmark(ours.train(), x, backward=True, num_threads=threads, min_run_time=min_run_time)
-    bwd_ref = benchmark(reference.train(), x, backward=True, num_threads=threads, min_run_time=min_run_time)
+    fwd, fwd_ref = paired(ours.eval(), reference.eval(), x, False, threads, min_run_time)
+    bwd, bwd_ref = paired(ours.train(), reference.train(), x, True, threads, min_run_time)
     return {
         "module": name,
         "shape": "x".join(map(str, shape)),
         "fwd ms": fwd.median * 1e3,
         "fwd copies": fwd.copies,
         "ref copies": fwd_ref.copies,
-        "fwd x": fwd_ref.median / fwd.median,
+        "fwd x": fwd_ref.copies / fwd.copies,
         "f+b ms": bwd.median * 1e3,
-        "f+b x": bwd_ref.median / bwd.median,
+        "f+b x": bwd_ref.copies / bwd.copies,
         "peak MB": peak_extra_memory(ours.train(), x),
         "ref peak MB": peak_extra_memory(reference.train(), x),
     }

@@ -292,7 +292,7 @@ def test_torch_export_reproduces_every_module():
 
 def test_cbam_max_pool_gives_the_same_values_with_and_without_gradients():
     """max_pool takes `max` with indices when a gradient is needed and `amax` otherwise."""
-    from attn_src.cbam import max_pool
+    from attn_src._ops import max_pool
 
     x = torch.randn(2, 8, 5, 6)
     for dim in (1, 2, 3):
@@ -312,3 +312,19 @@ def test_cbam_and_coord_attention_leave_their_input_untouched():
     CBAM(32)(x)
     CoordAttention(32)(x)
     torch.testing.assert_close(x, saved, rtol=0, atol=0)
+
+
+def test_rescale_writes_in_place_only_when_autograd_does_not_need_the_old_values():
+    from attn_src._ops import rescale
+
+    y, gate = torch.randn(2, 3, 4, 5), torch.rand(2, 3, 4, 1)
+    expected = y * gate
+    with torch.no_grad():
+        out = rescale(y, gate)
+    assert out.data_ptr() == y.data_ptr()
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+    y2, gate2 = torch.randn(2, 3, 4, 5), torch.rand(2, 3, 4, 1, requires_grad=True)
+    out2 = rescale(y2, gate2)
+    assert out2.data_ptr() != y2.data_ptr()
+    out2.sum().backward()
+    torch.testing.assert_close(gate2.grad, y2.sum(dim=3, keepdim=True), rtol=1e-6, atol=1e-6)
