@@ -58,7 +58,7 @@ def paired(ours: nn.Module, reference: nn.Module, x: torch.Tensor, backward: boo
     for i in range(rounds):
         pair = [(ours, ours_runs), (reference, reference_runs)]
         for module, runs in pair if i % 2 == 0 else pair[::-1]:
-            runs.append(benchmark(module, x, backward=backward, num_threads=threads, min_run_time=min_run_time))
+            runs.append(benchmark(module, x, backward=backward, num_threads=threads, min_run_time=min_run_time, repeats=5))
     return tuple(sorted(runs, key=lambda t: t.copies)[rounds // 2] for runs in (ours_runs, reference_runs))
 
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=f"only the headline shape {HEADLINE}")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads (default: all)")
-    parser.add_argument("--min-run-time", type=float, default=0.2, help="seconds per timed block")
+    parser.add_argument("--min-run-time", type=float, default=0.1, help="seconds each measurement runs at least")
     args = parser.parse_args(argv)
     import pandas as pd
 
