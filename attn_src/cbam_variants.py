@@ -23,6 +23,7 @@ from torch import nn
 
 from ._validate import check_choice, check_input, check_positive_number
 from .cbam import CBAM, ChannelAttention, SpatialAttention
+from .probe import record_gates
 
 POOLS = ("avg", "max", "both")
 ARRANGEMENTS = ("channel-spatial", "spatial-channel", "parallel")
@@ -304,19 +305,8 @@ def cbam_spatial_gates(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Ten
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    found: dict[str, torch.Tensor] = {}
-    handles = []
-    for name, module in model.named_modules():
-        if isinstance(module, CBAM) or (isinstance(module, ArrangedCBAM) and module.arrangement == "channel-spatial"):
-            def hook(mod, inputs, output, name=name):
-                found[name] = mod.spatial.gate(mod.channel(inputs[0]))
-            handles.append(module.register_forward_hook(hook))
-    was_training = model.training
-    model.eval()
-    try:
-        model(x)
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
-    return found
+    channel_first = {name for name, module in model.named_modules()
+                     if isinstance(module, CBAM)
+                     or (isinstance(module, ArrangedCBAM) and module.arrangement == "channel-spatial")}
+    gates = record_gates(model, x)  # every spatial gate, as "<name>.spatial"
+    return {name: gates[f"{name}.spatial" if name else "spatial"] for name in sorted(channel_first)}

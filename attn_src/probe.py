@@ -26,7 +26,7 @@ def record_gates(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor | 
         if isinstance(module, CBAM):
             # CBAM applies its spatial gate without calling its spatial module: hook the whole block.
             def cbam_hook(mod, inputs, output, name=name):
-                found[f"{name}.spatial"] = mod.spatial.gate(mod.channel(inputs[0]))
+                found[f"{name}.spatial" if name else "spatial"] = mod.spatial.gate(mod.channel(inputs[0]))
             handles.append(module.register_forward_hook(cbam_hook))
             continue
         probe = getattr(module, "gates", None) or getattr(module, "gate", None)

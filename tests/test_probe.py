@@ -49,3 +49,8 @@ def test_every_module_keeps_its_own_mode_and_bad_arguments_are_named():
         record_gates(3, torch.randn(1))
     with pytest.raises(TypeError, match="x must be a torch.Tensor, got list"):
         record_gates(model, [1.0])
+
+
+def test_a_bare_cbam_reports_its_parts_without_a_leading_dot():
+    gates = record_gates(CBAM(16, reduction=4), torch.randn(2, 16, 5, 5))
+    assert sorted(gates) == ["channel", "spatial"]
