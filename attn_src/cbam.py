@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._ops import max_pool, rescale
+from ._ops import max_pool, mean_pool, rescale
 from ._validate import check_4d, check_bool, check_input, check_int, check_odd_kernel, hidden_width
 
 
@@ -56,7 +56,7 @@ class ChannelAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """``M_c(x)``, shaped (N, C, 1, 1)."""
         check_input(x, self.channels)
-        avg = x.mean(dim=(2, 3))                        # AvgPool over H, W: (N, C)
+        avg = mean_pool(x, dim=(2, 3))                  # AvgPool over H, W: (N, C)
         peak = max_pool(x.flatten(2), dim=2).squeeze(2)  # MaxPool over H, W: (N, C)
         return torch.sigmoid(self.mlp(avg) + self.mlp(peak))[:, :, None, None]
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from ._ops import max_pool
 from ._validate import check_choice, check_input, check_positive_number
 from .cbam import CBAM, ChannelAttention, SpatialAttention
 from .probe import record_gates
@@ -237,6 +238,8 @@ _POOL_OPS = {
     "mean across C": lambda x: x.mean(dim=1, keepdim=True),
     "amax across C": lambda x: x.amax(dim=1, keepdim=True),
     "max across C, with indices": lambda x: torch.max(x, dim=1, keepdim=True)[0],
+    # attn_src's own route for the last one (without gradients): amax over 8 groups of channels first
+    "amax across C, in two stages": lambda x: max_pool(x, dim=1),
 }
 POOL_OPS = tuple(_POOL_OPS)
 
@@ -245,8 +248,9 @@ class Pool(nn.Module):
     """One of CBAM's pooling ops as a module (so it can be timed and counted on its own).
 
     ``kind`` is one of :data:`POOL_OPS`: the same four results, each computed two ways, as the
-    official code and this package (``mean``, ``amax``) or the blog listing (adaptive pooling
-    layers, ``torch.max`` that also returns the indices) compute them.
+    official code (``mean``, ``amax``) or the blog listing (adaptive pooling layers, ``torch.max``
+    that also returns the indices) compute them, and the maximum across C a third way, as this
+    package computes it without gradients (:func:`attn_src._ops.max_pool`).
     """
 
     def __init__(self, kind: str) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._ops import rescale
+from ._ops import mean_pool, rescale
 from ._validate import check_bool, check_choice, check_input, check_int, hidden_width
 
 ACTIVATIONS = ("hswish", "relu")
@@ -68,8 +68,8 @@ class CoordAttention(nn.Module):
         """``(g^h, g^w)`` shaped (N, C, H, 1) and (N, C, 1, W), ready to broadcast."""
         check_input(x, self.channels)
         n, c, h, w = x.shape
-        z_h = x.mean(dim=3)                                   # Eq. 4: (N, C, H)
-        z_w = x.mean(dim=2)                                   # Eq. 5: (N, C, W)
+        z_h = mean_pool(x, dim=3)                             # Eq. 4: (N, C, H)
+        z_w = mean_pool(x, dim=2)                             # Eq. 5: (N, C, W)
         z = torch.cat([z_h, z_w], dim=2).unsqueeze(-1)        # [z^h, z^w]: (N, C, H + W, 1)
         f = self.act(self.norm(self.transform(z)))            # Eq. 6
         f_h, f_w = f.split([h, w], dim=2)

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._ops import mean_pool
 from ._validate import check_input, check_int, check_odd_kernel, check_positive_number, check_real
 
 
@@ -66,7 +67,7 @@ class ECA(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The per-channel gate of ``x``, shaped (N, C, 1, 1)."""
         check_input(x, self.channels)
-        y = x.mean(dim=(2, 3))                      # squeeze: (N, C)
+        y = mean_pool(x, dim=(2, 3))                # squeeze: (N, C)
         y = self.conv(y.unsqueeze(1)).squeeze(1)    # channels as a 1-D signal: (N, 1, C) -> (N, C)
         return torch.sigmoid(y)[:, :, None, None]
 

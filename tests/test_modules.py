@@ -290,18 +290,57 @@ def test_torch_export_reproduces_every_module():
         torch.testing.assert_close(exported.module()(x), module(x), rtol=0, atol=0)
 
 
-def test_cbam_max_pool_gives_the_same_values_with_and_without_gradients():
-    """max_pool takes `max` with indices when a gradient is needed and `amax` otherwise."""
+@pytest.mark.parametrize("shape", [(2, 8, 5, 6), (2, 32, 7, 7), (3, 24, 16, 8), (1, 12, 3, 40), (2, 64, 1, 1)])
+def test_cbam_max_pool_gives_the_same_values_with_and_without_gradients(shape):
+    """max_pool takes `max` with indices when a gradient is needed and `amax` otherwise, in two stages
+    across a non-innermost dimension that splits into GROUPS groups (32, 24, 64 channels; not 8 or 12)."""
     from attn_src._ops import max_pool
 
-    x = torch.randn(2, 8, 5, 6)
-    for dim in (1, 2, 3):
+    x = torch.randn(shape)
+    x[:, :, 0] = 0.0  # ties: every channel equal at the first row
+    for dim in (1, 2, 3, -1):
         with torch.no_grad():
             fast = max_pool(x, dim)
         tracked = max_pool(x.clone().requires_grad_(), dim)
         assert tracked.requires_grad
         torch.testing.assert_close(tracked.detach(), fast, rtol=0, atol=0)
         torch.testing.assert_close(fast, x.amax(dim=dim, keepdim=True), rtol=0, atol=0)
+
+
+def test_max_pool_runs_two_stages_only_where_the_dimension_splits_into_groups():
+    from attn_src import count_ops
+    from attn_src._ops import GROUPS, max_pool
+
+    class MaxPool(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.dim = dim
+
+        def forward(self, x):
+            return max_pool(x, self.dim)
+
+    def amax_calls(x, dim):
+        return count_ops(MaxPool(dim), x).by_op().loc["aten.amax.default", "calls"]
+
+    assert amax_calls(torch.randn(2, 4 * GROUPS, 3, 3), 1) == 2
+    assert amax_calls(torch.randn(2, GROUPS, 3, 3), 1) == 1       # nothing left for a second stage
+    assert amax_calls(torch.randn(2, GROUPS + 4, 3, 3), 1) == 1   # does not split evenly
+    assert amax_calls(torch.randn(2, 4 * GROUPS, 3, 4 * GROUPS), 3) == 1  # innermost: already fast
+
+
+@pytest.mark.parametrize("dim", [(2, 3), 2, 3, 1])
+def test_mean_pool_is_the_mean_forward_and_backward(dim):
+    from attn_src._ops import mean_pool
+
+    torch.manual_seed(13)
+    x1 = torch.randn(2, 6, 5, 7, dtype=torch.float64, requires_grad=True)
+    x2 = x1.detach().clone().requires_grad_()
+    weights = torch.randn_like(x1.mean(dim=dim))
+    got, expected = mean_pool(x1, dim), x2.mean(dim=dim)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    (got * weights).sum().backward()
+    (expected * weights).sum().backward()
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-12, atol=1e-12)
 
 
 def test_cbam_and_coord_attention_leave_their_input_untouched():
