@@ -367,3 +367,20 @@ def test_rescale_writes_in_place_only_when_autograd_does_not_need_the_old_values
     assert out2.data_ptr() != y2.data_ptr()
     out2.sum().backward()
     torch.testing.assert_close(gate2.grad, y2.sum(dim=3, keepdim=True), rtol=1e-6, atol=1e-6)
+
+
+def test_channel_mean_is_the_mean_over_channels_with_and_without_gradients():
+    from attn_src._ops import channel_mean
+
+    torch.manual_seed(14)
+    x = torch.randn(3, 24, 5, 7, dtype=torch.float64)
+    expected = x.mean(dim=1, keepdim=True)
+    with torch.no_grad():
+        torch.testing.assert_close(channel_mean(x), expected, rtol=1e-12, atol=1e-12)
+    tracked = x.clone().requires_grad_()
+    out = channel_mean(tracked)
+    assert out.shape == (3, 1, 5, 7) and out.requires_grad
+    torch.testing.assert_close(out.detach(), expected, rtol=1e-12, atol=1e-12)
+    weights = torch.randn_like(expected)
+    (out * weights).sum().backward()
+    torch.testing.assert_close(tracked.grad, (weights / 24).expand_as(x), rtol=1e-12, atol=1e-12)
