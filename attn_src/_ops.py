@@ -11,6 +11,11 @@ import math
 import torch
 
 
+def _tracked(*tensors: torch.Tensor) -> bool:
+    """Whether autograd records an operation on ``tensors`` (so their backward will run)."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 def mean_pool(x: torch.Tensor, dim: int | tuple[int, ...]) -> torch.Tensor:
     """Mean of ``x`` over ``dim`` (dropped), computed as a sum divided by the count.
 
@@ -33,7 +38,7 @@ def channel_mean(x: torch.Tensor) -> torch.Tensor:
     divided by ``C`` (see :func:`mean_pool`), whose backward is a broadcast view.
     """
     n, c, h, w = x.shape
-    if torch.is_grad_enabled() and x.requires_grad:
+    if _tracked(x):
         return mean_pool(x, dim=1).unsqueeze(1)
     return torch.matmul(x.new_full((1, c), 1.0 / c), x.reshape(n, c, h * w)).view(n, 1, h, w)
 
@@ -56,7 +61,7 @@ def max_pool(x: torch.Tensor, dim: int) -> torch.Tensor:
     ``x`` with long contiguous rows, leaving 1/8 of it) and then over what is left costs 0.6
     and 1.8 copies; the result is the same maximum.
     """
-    if torch.is_grad_enabled() and x.requires_grad:
+    if _tracked(x):
         return x.max(dim=dim, keepdim=True).values
     dim = dim % x.dim()
     size = x.shape[dim]
@@ -72,6 +77,6 @@ def rescale(y: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     costs about as much as a copy of it. With gradients, autograd needs the old ``y`` to
     differentiate with respect to ``gate``, so the product goes to a new buffer as usual.
     """
-    if torch.is_grad_enabled() and (y.requires_grad or gate.requires_grad):
+    if _tracked(y, gate):
         return y * gate
     return y.mul_(gate)
