@@ -64,26 +64,23 @@ def test_kernel_size_even_values_named_at_first_wrong_channel(capsys):
     assert "k must be odd: add 1 when the truncated value is even" in out
 
 
-def test_kernel_size_rounding_instead_of_truncating(capsys):
-    def rounds(channels, gamma=2, b=1):
-        t = round(math.log2(channels) / gamma + b / gamma)
-        return t if t % 2 else t + 1
-    verdict, out = run(check_kernel_size, rounds, capsys)
-    c = first_difference(rounds, 2, 1)
-    assert verdict is False
-    assert f"for C={c}, gamma=2, b=1 yours is {rounds(c)}, expected {nearest_odd_psi(c)}" in out
-    assert "do not round it" in out
+def _rounds(channels, gamma=2, b=1):
+    t = round(math.log2(channels) / gamma + b / gamma)
+    return t if t % 2 else t + 1
 
 
-def test_kernel_size_natural_log(capsys):
-    def natural(channels, gamma=2, b=1):
-        t = int(abs((math.log(channels) + b) / gamma))
-        return t if t % 2 else t + 1
-    verdict, out = run(check_kernel_size, natural, capsys)
-    c = first_difference(natural, 2, 1)
+def _natural_log(channels, gamma=2, b=1):
+    t = int(abs((math.log(channels) + b) / gamma))
+    return t if t % 2 else t + 1
+
+
+@pytest.mark.parametrize("wrong, hint", [(_rounds, "do not round it"), (_natural_log, "math.log2")])
+def test_kernel_size_wrong_formula_gets_the_first_difference_and_a_hint(wrong, hint, capsys):
+    verdict, out = run(check_kernel_size, wrong, capsys)
+    c = first_difference(wrong, 2, 1)
     assert verdict is False
-    assert f"for C={c}, gamma=2, b=1 yours is {natural(c)}, expected {nearest_odd_psi(c)}" in out
-    assert "math.log2" in out
+    assert f"for C={c}, gamma=2, b=1 yours is {wrong(c)}, expected {nearest_odd_psi(c)}" in out
+    assert hint in out
 
 
 def test_kernel_size_ignoring_gamma_and_b(capsys):
