@@ -1,29 +1,32 @@
-"""Speed and memory of attn_src's four modules against the blog-style reference implementations.
+"""Speed and memory of attn_src's four modules against two baselines: the blog listings' style and timm's.
 
-    bash scripts/run.sh python benchmarks/bench_modules.py --threads 1            # the full table
+    bash scripts/run.sh python benchmarks/bench_modules.py --threads 1            # both tables, every shape
     bash scripts/run.sh python benchmarks/bench_modules.py --threads 1 --quick    # the headline shape only
     bash scripts/run.sh python benchmarks/bench_modules.py --threads 1 --compile  # + torch.compile columns
 
-For every module and shape it prints, from one run:
+For every module and shape it prints two tables from one run, forward (no grad, eval mode) and
+forward + backward (training mode, gradients for the input and every parameter):
 
 - ``counted``: the forward's memory traffic in copies, as ``attn_src.count_ops`` counts it (the
   floor an implementation that streams every operand once would reach);
-- ``fwd ms`` / ``fwd copies``: median forward time (no grad, eval mode) and the same in units of
-  one ``x.clone()`` measured in the same call (the memory-traffic yardstick);
-- ``ref copies`` / ``fwd x``: the reference's forward in copies, and our speed-up over it (ratio of
-  copies, so both are normalised by the copy measured beside them). The references are
-  ``attn_src.blog``: the listings' choices written the plain way (adaptive pooling layers,
-  ``max`` with indices, ``expand_as``, one new tensor per step);
-- ``f+b copies`` / ``f+b x``: the same for forward + backward (training mode, gradients for the
-  input and every parameter);
-- ``peak MB`` / ``ref peak MB``: extra memory a forward + backward allocates at its peak (from the
-  profiler's allocation events), ours and the reference's;
-- with ``--compile``: ``compiled fwd`` / ``compiled f+b``, our module under ``torch.compile`` (inductor
-  generates C++ for the CPU and fuses the passes over ``x``), in copies.
+- ``fwd ms``: our median forward time;
+- ``fwd copies`` / ``f+b copies``: our time in units of one ``x.clone()`` measured in the same call
+  (the memory-traffic yardstick);
+- ``... blog`` / ``... timm``: the same for the two baselines, and ``... x blog`` / ``... x timm`` our
+  speed-up over each (ratio of copies, so each is normalised by the copy measured beside it). The
+  ``blog`` baseline is ``attn_src.blog``: the blog listings' choices written the plain way (adaptive
+  pooling layers, ``max`` with indices, ``expand_as``, one new tensor per step). The ``timm`` baseline
+  is ``timm_style.py`` here: timm's choices of operations (``mean``/``amax`` with ``keepdim``, 1x1
+  convs for the MLPs, one out-of-place multiply per gate);
+- ``peak MB``: extra memory a forward + backward allocates at its peak (from the profiler's allocation
+  events), ours and the baselines';
+- with ``--compile``: ``fwd compiled`` / ``f+b compiled``, our module under ``torch.compile``
+  (inductor generates C++ for the CPU and fuses the passes over ``x``), in copies.
 
-Both implementations get the same weights (``attn_src.blog.to_attn_src``) and the script checks that
-they compute the same output (1e-5) before timing them. Each pair is timed in alternating rounds, on a
-fresh copy of the input each round, and each module keeps its middle round.
+All three implementations get the same weights (``attn_src.blog.to_attn_src``,
+``timm_style.from_blog``) and the script checks that they compute the same output (1e-5) before
+timing them. They are timed in alternating rounds, on a fresh copy of the input each round, and
+each keeps its middle round.
 
 **Memory allocator.** glibc's ``malloc`` returns large freed blocks to the kernel and takes them back
 on the next allocation, and each page it takes back costs a page fault (about 10 ms for one 25 MB
@@ -35,8 +38,11 @@ forward + backward measured twice differed by 50%. So by default the script tell
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
+import os
+import pathlib
 import sys
 
 import torch
@@ -46,7 +52,14 @@ from attn_src import benchmark, count_ops
 from attn_src.blog import BlogCA, BlogCBAM, BlogECA, BlogSE, to_attn_src
 from attn_src.timing import Timing
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from timm_style import from_blog  # noqa: E402  (benchmarks/ is not a package)
+
 REFERENCES = {"SE": BlogSE, "ECA": BlogECA, "CA": BlogCA, "CBAM": BlogCBAM}
+#: The baselines, in the order ``row`` times them after ours.
+BASELINES = ("blog", "timm")
+#: Rounds of alternating measurements per module, shape and pass.
+ROUNDS = 3
 HEADLINE = (8, 256, 56, 56)
 SHAPES = [HEADLINE, (1, 64, 112, 112), (32, 64, 112, 112), (1, 512, 7, 7), (32, 512, 7, 7), (32, 256, 28, 28)]
 
@@ -65,10 +78,25 @@ def keep_freed_memory() -> str:
     return "malloc keeps freed blocks up to 32 MB"
 
 
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send what C++ code writes to stderr to /dev/null: the profiler prints two lines per use."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def peak_extra_memory(module: nn.Module, x: torch.Tensor) -> float:
     """Peak bytes allocated beyond ``x`` during one forward + backward, in MB."""
     x = x.detach().requires_grad_()
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+    with native_stderr_silenced(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                                          profile_memory=True) as prof:
         module(x).sum().backward()
     current = peak = 0
     events = sorted((e for e in prof.events() if e.cpu_memory_usage), key=lambda e: e.time_range.start)
@@ -79,8 +107,8 @@ def peak_extra_memory(module: nn.Module, x: torch.Tensor) -> float:
 
 
 def paired(modules: list[nn.Module], x: torch.Tensor, backward: bool, threads: int,
-           min_run_time: float, rounds: int = 3) -> list[Timing]:
-    """Time the modules in alternating rounds and keep each one's middle round (by copies).
+           min_run_time: float, rounds: int = ROUNDS) -> list[list[Timing]]:
+    """Time the modules in alternating rounds: for each module, its timing in every round.
 
     Whichever runs first in a process is slowed by the memory it is the first to touch, and where a
     tensor lands in memory changes how it shares the caches; alternating the order and taking a fresh
@@ -93,44 +121,56 @@ def paired(modules: list[nn.Module], x: torch.Tensor, backward: bool, threads: i
         for j in order if i % 2 == 0 else order[::-1]:
             runs[j].append(benchmark(modules[j], fresh, backward=backward, num_threads=threads,
                                      min_run_time=min_run_time, repeats=5))
-    return [sorted(r, key=lambda t: t.copies)[rounds // 2] for r in runs]
+    return runs
 
 
-def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float, compile_: bool) -> dict:
+def middle(values: list[float]) -> float:
+    """The middle value (of an odd count: the rounds)."""
+    return sorted(values)[len(values) // 2]
+
+
+def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float,
+        compile_: bool) -> tuple[dict, dict]:
+    """One module at one shape: the table's columns, and each speed-up's (lowest, highest) over the rounds."""
     torch.manual_seed(0)
-    reference = REFERENCES[name](shape[1])
-    ours = to_attn_src(reference)
+    blog = REFERENCES[name](shape[1])
+    ours, timm = to_attn_src(blog), from_blog(blog)
     x = torch.randn(shape)
     with torch.no_grad():
-        diff = (ours.eval()(x) - reference.eval()(x)).abs().max().item()
-    if diff > 1e-5:
-        raise AssertionError(f"{name} at {shape}: outputs differ by {diff:.3g}")
-    counted = count_ops(ours.eval(), x).copies
-    fwd, fwd_ref = paired([ours.eval(), reference.eval()], x, False, threads, min_run_time)
-    bwd, bwd_ref = paired([ours.train(), reference.train()], x, True, threads, min_run_time)
-    result = {
-        "module": name,
-        "shape": "x".join(map(str, shape)),
-        "counted": counted,
-        "fwd ms": fwd.median * 1e3,
-        "fwd copies": fwd.copies,
-        "ref copies": fwd_ref.copies,
-        "fwd x": fwd_ref.copies / fwd.copies,
-        "f+b copies": bwd.copies,
-        "ref f+b": bwd_ref.copies,
-        "f+b x": bwd_ref.copies / bwd.copies,
-        "peak MB": peak_extra_memory(ours.train(), x),
-        "ref peak MB": peak_extra_memory(reference.train(), x),
-    }
+        expected = blog.eval()(x)
+        for label, module in (("attn_src", ours), ("timm-style", timm)):
+            diff = (module.eval()(x) - expected).abs().max().item()
+            if diff > 1e-5:
+                raise AssertionError(f"{label} {name} at {shape}: outputs differ from the blog's by {diff:.3g}")
+    modules = [ours, blog, timm]
+    fwd = paired([m.eval() for m in modules], x, False, threads, min_run_time)
+    bwd = paired([m.train() for m in modules], x, True, threads, min_run_time)
+    peak = [peak_extra_memory(m.train(), x) for m in modules]
+    result = {"module": name, "shape": "x".join(map(str, shape)), "counted": count_ops(ours.eval(), x).copies,
+              "fwd ms": middle([t.median for t in fwd[0]]) * 1e3}
+    ranges = {}
+    for label, runs in (("fwd", fwd), ("f+b", bwd)):
+        result[f"{label} copies"] = middle([t.copies for t in runs[0]])
+        for baseline, theirs in zip(BASELINES, runs[1:]):
+            result[f"{label} {baseline}"] = middle([t.copies for t in theirs])
+            # ours and the baseline in the same round, on the same fresh input
+            speedups = [t.copies / o.copies for t, o in zip(theirs, runs[0])]
+            result[f"{label} x {baseline}"] = middle(speedups)
+            ranges[f"{label} x {baseline}"] = (min(speedups), max(speedups))
+    result["peak MB"] = peak[0]
+    for baseline, megabytes in zip(BASELINES, peak[1:]):
+        result[f"peak MB {baseline}"] = megabytes
     if compile_:
         compiled = torch.compile(ours, dynamic=False)  # one shape per row: no symbolic shapes
         with torch.no_grad():
             diff = (compiled.eval()(x) - ours.eval()(x)).abs().max().item()
         if diff > 1e-5:
             raise AssertionError(f"compiled {name} at {shape}: outputs differ by {diff:.3g}")
-        result["compiled fwd"] = paired([compiled.eval()], x, False, threads, min_run_time)[0].copies
-        result["compiled f+b"] = paired([compiled.train()], x, True, threads, min_run_time)[0].copies
-    return result
+        result["fwd compiled"] = middle([t.copies for t in paired([compiled.eval()], x, False, threads,
+                                                                  min_run_time)[0]])
+        result["f+b compiled"] = middle([t.copies for t in paired([compiled.train()], x, True, threads,
+                                                                  min_run_time)[0]])
+    return result, ranges
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,18 +186,33 @@ def main(argv: list[str] | None = None) -> int:
 
     allocator = "default malloc" if args.default_malloc else keep_freed_memory()
     shapes = [tuple(args.shape)] if args.shape else [HEADLINE] if args.quick else SHAPES
-    rows = []
+    rows, ranges = [], {}
     for shape in shapes:
         for name in REFERENCES:
-            rows.append(row(name, shape, args.threads, args.min_run_time, args.compile))
+            result, spread = row(name, shape, args.threads, args.min_run_time, args.compile)
+            rows.append(result)
+            ranges[result["module"], result["shape"]] = spread
             print(f"  {name} {shape} done", file=sys.stderr, flush=True)
-    table = pd.DataFrame(rows)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), float32, {allocator}; "
-          "copies = time / time of x.clone(); x = speed-up over the reference")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    slower = table[(table["fwd x"] < 1) | (table["f+b x"] < 1)]
+    table = pd.DataFrame(rows).set_index(["module", "shape"])
+    print(f"torch {torch.__version__}, {args.threads} thread(s), float32, {allocator}; copies = time / time of "
+          f"x.clone(); x = speed-up of attn_src over a baseline (blog, timm)")
+    for title, prefix in (("forward (eval, no grad)", "fwd"), ("forward + backward (train)", "f+b")):
+        columns = [c for c in table.columns if c.startswith(prefix)]
+        if prefix == "fwd":
+            columns = ["counted", *columns]
+        else:
+            columns += [c for c in table.columns if c.startswith("peak")]
+        print(f"\n{title}\n" + table[columns].to_string(float_format=lambda v: f"{v:.2f}"))
+    speedups = table[[c for c in table.columns if " x " in c]]
+    slower = speedups[(speedups < 1).any(axis=1)]
     if len(slower):
-        print("\nslower than the reference somewhere:\n" + slower[["module", "shape", "fwd x", "f+b x"]].to_string(index=False))
+        # the middle round's speed-up, and the lowest and highest over the rounds: a baseline is
+        # faster for sure only where even the highest is below 1
+        spread = pd.DataFrame(
+            [[f"{slower.at[key, c]:.2f} ({ranges[key][c][0]:.2f}-{ranges[key][c][1]:.2f})" for c in slower.columns]
+             for key in slower.index], index=slower.index, columns=slower.columns)
+        print(f"\nspeed-up below 1 somewhere (middle round, and lowest-highest of the {ROUNDS} rounds):\n"
+              + spread.to_string())
     return 0
 
 

@@ -17,17 +17,30 @@ def bench():
     return module
 
 
-def test_benchmark_prints_a_row_per_module_with_every_column(bench, capsys):
+TABLES = {
+    "forward (eval, no grad)": ["counted", "fwd ms", "fwd copies", "fwd blog", "fwd x blog", "fwd timm", "fwd x timm"],
+    "forward + backward (train)": ["f+b copies", "f+b blog", "f+b x blog", "f+b timm", "f+b x timm",
+                                   "peak MB", "peak MB blog", "peak MB timm"],
+}
+
+
+def test_benchmark_prints_both_tables_with_a_row_per_module_and_every_column(bench, capsys):
     assert bench.main(["--shape", "2", "16", "6", "5", "--threads", "1", "--min-run-time", "0.001",
                        "--default-malloc"]) == 0
     out = capsys.readouterr().out
     assert "1 thread(s), float32, default malloc" in out
     lines = out.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("module"))
-    for column in ("counted", "fwd copies", "ref copies", "fwd x", "f+b copies", "f+b x", "peak MB", "ref peak MB"):
-        assert column in lines[start]
-    table = lines[start + 1:start + 1 + len(bench.REFERENCES)]
-    assert [line.split()[:2] for line in table] == [[m, "2x16x6x5"] for m in bench.REFERENCES]
-    # every number is a positive, finite measurement
-    assert all(0 < float(v) < float("inf") for line in table for v in line.split()[2:])
-
+    for title, columns in TABLES.items():
+        start = lines.index(title)
+        header = lines[start + 1]
+        # pandas right-aligns each column name over its values: find every name, in order
+        positions = [header.index(f" {column} ") if f" {column} " in header else header.index(f" {column}")
+                     for column in columns]
+        assert positions == sorted(positions), header
+        assert lines[start + 2].split() == ["module", "shape"]
+        table = lines[start + 3:start + 3 + len(bench.REFERENCES)]
+        assert [line.split()[:2] for line in table] == [[m, "2x16x6x5"] for m in bench.REFERENCES]
+        # every number is a positive, finite measurement, one per column
+        values = [line.split()[2:] for line in table]
+        assert all(len(v) == len(columns) for v in values)
+        assert all(0 < float(v) < float("inf") for row in values for v in row)
