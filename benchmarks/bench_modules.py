@@ -161,6 +161,9 @@ def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float,
     for baseline, megabytes in zip(BASELINES, peak[1:]):
         result[f"peak MB {baseline}"] = megabytes
     if compile_:
+        # Dynamo caches compiled code per function, across instances, and falls back to eager after
+        # 8 recompilations: each row starts from an empty cache so that it really measures compiled code.
+        torch._dynamo.reset()
         compiled = torch.compile(ours, dynamic=False)  # one shape per row: no symbolic shapes
         with torch.no_grad():
             diff = (compiled.eval()(x) - ours.eval()(x)).abs().max().item()
@@ -185,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     allocator = "default malloc" if args.default_malloc else keep_freed_memory()
+    # the timers run with this many threads; outside them too, so compiled code sees one setting
+    torch.set_num_threads(args.threads)
     shapes = [tuple(args.shape)] if args.shape else [HEADLINE] if args.quick else SHAPES
     rows, ranges = [], {}
     for shape in shapes:
