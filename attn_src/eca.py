@@ -67,9 +67,9 @@ class ECA(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The per-channel gate of ``x``, shaped (N, C, 1, 1)."""
         check_input(x, self.channels)
-        y = mean_pool(x, dim=(2, 3))                # squeeze: (N, C)
-        y = self.conv(y.unsqueeze(1)).squeeze(1)    # channels as a 1-D signal: (N, 1, C) -> (N, C)
-        return torch.sigmoid(y)[:, :, None, None]
+        n, c = x.shape[:2]
+        y = mean_pool(x, dim=(2, 3)).view(n, 1, c)  # squeeze, channels as a 1-D signal: (N, 1, C)
+        return torch.sigmoid(self.conv(y)).view(n, c, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)

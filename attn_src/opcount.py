@@ -342,11 +342,6 @@ def _reduction(e: int, n_in: int, n_out: int) -> Cost:
     return Cost(n_in, 0, e * n_in, e * n_out)
 
 
-def _mean(e: int, n_in: int, n_out: int) -> Cost:
-    """``mean_pool``: a sum (1 FLOP per input element), then the division of its n_out results."""
-    return _reduction(e, n_in, n_out) + _elementwise(e, n_out, n_out)
-
-
 def _max_across(e: int, n_in: int, n_out: int, size: int) -> Cost:
     """``max_pool`` over a non-innermost dimension of ``size``: in two stages when ``size`` splits
     into :data:`~attn_src._ops.GROUPS` groups (``n_in`` -> ``n_in / GROUPS`` -> ``n_out``), else one."""
@@ -411,30 +406,30 @@ def _linear_cost(m: nn.Linear, n: int, fin: int, e: int) -> Cost:
 def _se_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     """SE (``x * sigmoid(W2 relu(W1 mean_hw(x)))``), hidden width r' = C // r, with P = N C H W:
 
-    mean (a sum, P FLOPs, then its division, N C) -> linear C->r' -> relu (N r') -> linear r'->C
-    -> sigmoid (N C) -> x * gate (P).
-    FLOPs = 2P + 4 N C r' + N r' + 2 N C (+ N r' + N C with biases);
-    bytes read = 4 * (2P + 3 N C + N C + 2 N r' + 2 C r' + N C) (+ 4(r' + C)),
-    written = 4 * (P + 2 N C + 2 N r' + N C) for float32 (the view ``[:, :, None, None]`` moves nothing).
+    mean (P FLOPs) -> linear C->r' -> relu (N r') -> linear r'->C -> sigmoid (N C) -> x * gate (P).
+    FLOPs = 2P + 4 N C r' + N r' + N C (+ N r' + N C with biases);
+    bytes read = 4 * (2P + 2 N C + N C + 2 N r' + 2 C r' + N C) (+ 4(r' + C)),
+    written = 4 * (P + N C + 2 N r' + N C) for float32 (the view ``[:, :, None, None]`` moves nothing).
+    (Without gradients; with them, ``mean_pool`` is a sum divided by the count.)
     """
     p, hid = n * c * h * w, m.reduce.out_features
     bias = m.reduce.bias is not None
-    return (_mean(e, p, n * c) + _matmul(e, n, c, hid, bias) + _elementwise(e, n * hid, n * hid)
+    return (_reduction(e, p, n * c) + _matmul(e, n, c, hid, bias) + _elementwise(e, n * hid, n * hid)
             + _matmul(e, n, hid, c, bias) + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
 
 
 def _channel_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
-    """CBAM's M_c, with P = N C H W and r' = C // r: the mean over H, W (a sum, P FLOPs, and its
-    division, N C) and the maximum (``amax`` of ``x.flatten(2)``, a view: P FLOPs), the shared MLP
-    on each descriptor (linear C->r', in-place ReLU, linear r'->C), their sum (N C), sigmoid (N C),
-    ``x * gate`` (P).
+    """CBAM's M_c, with P = N C H W and r' = C // r: the mean over H, W (P FLOPs) and the
+    maximum (``amax`` of ``x.flatten(2)``, a view: P FLOPs), the shared MLP on each descriptor
+    (linear C->r', in-place ReLU, linear r'->C), their sum (N C), sigmoid (N C), ``x * gate`` (P).
 
-    FLOPs = 3P + 2 (4 N C r' + N r') + 3 N C (+ 2 (N r' + N C) with biases).
-    (Without gradients; with them, ``max_pool`` takes ``max`` with indices instead of ``amax``.)"""
+    FLOPs = 3P + 2 (4 N C r' + N r') + 2 N C (+ 2 (N r' + N C) with biases).
+    (Without gradients; with them, ``mean_pool`` is a sum divided by the count and ``max_pool``
+    takes ``max`` with indices instead of ``amax``.)"""
     p, hid = n * c * h * w, m.mlp[0].out_features
     bias = m.mlp[0].bias is not None
     mlp = _matmul(e, n, c, hid, bias) + _elementwise(e, n * hid, n * hid) + _matmul(e, n, hid, c, bias)
-    return (_mean(e, p, n * c) + _reduction(e, p, n * c) + mlp + mlp
+    return (_reduction(e, p, n * c) + _reduction(e, p, n * c) + mlp + mlp
             + _elementwise(e, n * c, n * c, n * c) + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
 
 
@@ -468,27 +463,27 @@ def _cbam_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 
 def _eca_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
-    """ECA: mean (a sum, P, and its division, N C), a 1-D conv of size k over the C descriptors
-    without bias (N C outputs x k MACs, reading N C + k), sigmoid (N C), x * gate (P).
-    FLOPs = 2P + 2 N C k + 2 N C."""
+    """ECA: mean (P), a 1-D conv of size k over the C descriptors without bias
+    (N C outputs x k MACs, reading N C + k), sigmoid (N C), x * gate (P).
+    FLOPs = 2P + 2 N C k + N C."""
     p = n * c * h * w
-    return (_mean(e, p, n * c) + _conv(e, n * c, n * c, m.kernel_size, m.kernel_size, 0)
+    return (_reduction(e, p, n * c) + _conv(e, n * c, n * c, m.kernel_size, m.kernel_size, 0)
             + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
 
 
 def _coord_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     """Coordinate Attention, hidden width m', L = H + W:
-    mean over W and over H (sums, P each, and their divisions, N C L in all), cat (N C L moved), 1x1 conv C->m' on N m' L outputs,
+    mean over W and over H (P each), cat (N C L moved), 1x1 conv C->m' on N m' L outputs,
     BatchNorm (eval, 2 per element), activation (N m' L), 1x1 convs m'->C on the H and W parts,
     two sigmoids (N C H, N C W), then ``x * g_h`` (P) and ``* g_w`` (P, in place: the same
     bytes as out of place, one buffer fewer).
 
-    FLOPs = 2P + N C L + 2 N m' L C (+ N m' L) + 2 N m' L + N m' L + 2 N C m' L (+ N C L) + N C L + 2P,
+    FLOPs = 2P + 2 N m' L C (+ N m' L) + 2 N m' L + N m' L + 2 N C m' L (+ N C L) + N C L + 2P,
     the terms in parentheses with biases."""
     p, hid, length = n * c * h * w, m.transform.out_channels, h + w
     bias = m.transform.bias is not None
     to_c = c if bias else 0
-    return (_mean(e, p, n * c * h) + _mean(e, p, n * c * w) + _move(e, n * c * length)
+    return (_reduction(e, p, n * c * h) + _reduction(e, p, n * c * w) + _move(e, n * c * length)
             + _conv(e, n * c * length, n * hid * length, hid * c, c, hid if bias else 0)
             + _batch_norm_eval(e, n * hid * length, hid) + _elementwise(e, n * hid * length, n * hid * length)
             + _conv(e, n * hid * h, n * c * h, c * hid, hid, to_c) + _elementwise(e, n * c * h, n * c * h)

@@ -55,11 +55,11 @@ def test_cost_table_by_hand_for_eca_and_se():
     n, c, h, w = 4, 64, 6, 6
     table = cost_table([(n, c, h, w)])
     k, hidden, p = ECA(c).kernel_size, c // 16, c * h * w
-    # per image: mean (a sum, P, then C divisions) + 1-D conv (2 C k) + sigmoid (C) + multiply (P)
-    assert table.loc[("ECA", "4 x 64 x 6 x 6"), "FLOPs / image"] == 2 * p + c + 2 * c * k + c
+    # per image: mean (P) + 1-D conv (2 C k) + sigmoid (C) + multiply (P)
+    assert table.loc[("ECA", "4 x 64 x 6 x 6"), "FLOPs / image"] == 2 * p + 2 * c * k + c
     assert table.loc[("ECA", "4 x 64 x 6 x 6"), "params"] == k
-    # SE: mean (sum and division), two biased linear layers, relu, sigmoid, multiply
-    se = 2 * p + c + 4 * c * hidden + (hidden + c) + hidden + c
+    # SE: mean, two biased linear layers, relu, sigmoid, multiply
+    se = 2 * p + 4 * c * hidden + (hidden + c) + hidden + c
     assert table.loc[("SE", "4 x 64 x 6 x 6"), "FLOPs / image"] == se
     assert table.loc[("SE", "4 x 64 x 6 x 6"), "params"] == 2 * c * hidden + hidden + c
     # torchstat sees nothing of ECA: a Conv1d it has no formula for, the rest functional code

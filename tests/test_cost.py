@@ -213,12 +213,11 @@ def test_conv_counts_by_hand():
 
 
 def test_se_flops_by_hand_and_its_memory_floor():
-    # SE, C = 64, r' = 4, with biases, P = N C H W: mean (sum P, division N C), two linears, relu,
-    # sigmoid, scale P.
+    # SE, C = 64, r' = 4, with biases, P = N C H W: mean P, two linears, relu, sigmoid, scale P.
     n, c, h, w, hid = 2, 64, 8, 8, 4
     p = n * c * h * w
     r = count_ops(SE(64), torch.randn(n, c, h, w))
-    assert r.flops == 2 * p + n * c + 4 * n * c * hid + n * hid + n * c + (n * hid + n * c)
+    assert r.flops == 2 * p + 4 * n * c * hid + n * hid + n * c + (n * hid + n * c)
     # The floor: read x to pool it, read x and write the output to scale it = 1.5 copies.
     assert r.bytes_read >= 2 * 4 * p and r.bytes_written >= 4 * p
     assert 1.5 <= r.copies < 1.6
@@ -419,7 +418,7 @@ def test_benchmark_rejects_bad_arguments(args, kwargs, error, message):
 
 def se_flops_right(n, c, h, w, reduction, bias):
     p, hid = n * c * h * w, c // reduction
-    return 2 * p + n * c + 4 * n * c * hid + n * hid + n * c + ((n * hid + n * c) if bias else 0)
+    return 2 * p + 4 * n * c * hid + n * hid + n * c + ((n * hid + n * c) if bias else 0)
 
 
 def test_check_se_flops_passes_a_right_answer(capsys):

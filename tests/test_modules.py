@@ -343,6 +343,22 @@ def test_mean_pool_is_the_mean_forward_and_backward(dim):
     torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-12, atol=1e-12)
 
 
+def test_mean_pool_is_one_mean_without_gradients_and_a_sum_divided_by_the_count_with_them():
+    """The route decides the backward (a sum's is a broadcast view); without gradients, one op is cheaper."""
+    from attn_src import count_ops
+    from attn_src._ops import mean_pool
+
+    class MeanPool(nn.Module):
+        def forward(self, x):
+            return mean_pool(x, (2, 3))
+
+    ops = count_ops(MeanPool(), torch.randn(2, 3, 4, 5)).by_op()
+    assert ops.index.tolist() == ["aten.mean.dim"]
+    tracked = mean_pool(torch.randn(2, 3, 4, 5, requires_grad=True), (2, 3))
+    assert type(tracked.grad_fn).__name__ == "DivBackward0"
+    assert type(tracked.grad_fn.next_functions[0][0]).__name__ == "SumBackward1"
+
+
 def test_cbam_and_coord_attention_leave_their_input_untouched():
     """Their last multiply works in place, but only on a buffer they allocated themselves."""
     torch.manual_seed(12)

@@ -32,16 +32,15 @@ def _hint(n: int, c: int, h: int, w: int, reduction: int, bias: bool, got: int, 
     p, hid = n * c * h * w, max(1, c // reduction)
     missing = expected - got
     hints = {
-        p: "one full-size pass is missing: the sum over H, W and the final x * gate each cost "
+        p: "one full-size pass is missing: the mean over H, W and the final x * gate each cost "
            "1 FLOP per element of x (P = N C H W)",
-        2 * p: "both full-size passes are missing: the sum over H, W (P) and the scale x * gate (P)",
+        2 * p: "both full-size passes are missing: the mean over H, W (P) and the scale x * gate (P)",
         2 * n * c * hid: "count 2 FLOPs per multiply-add in each linear layer (you seem to count 1)",
         n * hid + n * c: ("the bias adds of the two linear layers (N r' + N C) are missing"
                           if bias else "the ReLU (N r') and the sigmoid (N C) are missing"),
         n * hid: "the ReLU on the hidden layer (1 FLOP per element, N r') is missing" if not bias else
                  "the ReLU (N r') or the first layer's bias add (N r') is missing",
-        n * c: ("one N C term is missing: the division that turns the sums over H, W into means, "
-                "or the sigmoid" + ("" if not bias else ", or the second layer's bias add")),
+        n * c: "the sigmoid (N C) is missing" if not bias else "the sigmoid (N C) or the second layer's bias add (N C) is missing",
         -(n * hid + n * c): "this SE has no biases (bias=False): there are no bias adds",
     }
     if missing in hints:
@@ -53,7 +52,7 @@ def _hint(n: int, c: int, h: int, w: int, reduction: int, bias: bool, got: int, 
 
 def _count_with_hidden(n, c, h, w, hid, bias):
     p = n * c * h * w
-    return 2 * p + n * c + 4 * n * c * hid + n * hid + n * c + ((n * hid + n * c) if bias else 0)
+    return 2 * p + 4 * n * c * hid + n * hid + n * c + ((n * hid + n * c) if bias else 0)
 
 
 def check_se_flops(fn: Callable[..., int]) -> bool:
