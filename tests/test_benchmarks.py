@@ -1,20 +1,14 @@
 """The benchmark script runs and prints its table (a smoke test: its numbers are never asserted)."""
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import pytest
 
-SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_modules.py"
+from tests.benchmark_scripts import load
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_modules", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("bench_modules")
 
 
 TABLES = {

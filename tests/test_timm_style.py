@@ -4,25 +4,20 @@ If it did not, the benchmark would compare implementations of different function
 """
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import pytest
 import torch
 
 from attn_src import blog
 
-PATH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "timm_style.py"
+from tests.benchmark_scripts import load
+
 SHAPES = [(2, 64, 8, 8), (3, 32, 7, 5), (4, 256, 14, 14)]
 BLOG = {"se": blog.BlogSE, "cbam": blog.BlogCBAM, "eca": blog.BlogECA, "ca": blog.BlogCA}
 
 
 @pytest.fixture(scope="module")
 def timm_style():
-    spec = importlib.util.spec_from_file_location("timm_style", PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("timm_style")
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
