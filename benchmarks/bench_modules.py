@@ -25,8 +25,9 @@ forward + backward (training mode, gradients for the input and every parameter):
 
 All three implementations get the same weights (``attn_src.blog.to_attn_src``,
 ``timm_style.from_blog``) and the script checks that they compute the same output (1e-5) before
-timing them. They are timed in alternating rounds, on a fresh copy of the input each round, and
-each keeps its middle round.
+timing them. They are timed in three rounds, in alternating order, on a fresh copy of the input each
+round; every number is the middle round's, and a speed-up compares ours and a baseline within each
+round.
 
 **Memory allocator.** glibc's ``malloc`` returns large freed blocks to the kernel and takes them back
 on the next allocation, and each page it takes back costs a page fault (about 10 ms for one 25 MB
@@ -129,9 +130,8 @@ def middle(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
-def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float,
-        compile_: bool) -> tuple[dict, dict]:
-    """One module at one shape: the table's columns, and each speed-up's (lowest, highest) over the rounds."""
+def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float, compile_: bool) -> dict:
+    """One module at one shape: the tables' columns, and each speed-up's ``range`` over the rounds."""
     torch.manual_seed(0)
     blog = REFERENCES[name](shape[1])
     ours, timm = to_attn_src(blog), from_blog(blog)
@@ -148,7 +148,6 @@ def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float,
     peak = [peak_extra_memory(m.train(), x) for m in modules]
     result = {"module": name, "shape": "x".join(map(str, shape)), "counted": count_ops(ours.eval(), x).copies,
               "fwd ms": middle([t.median for t in fwd[0]]) * 1e3}
-    ranges = {}
     for label, runs in (("fwd", fwd), ("f+b", bwd)):
         result[f"{label} copies"] = middle([t.copies for t in runs[0]])
         for baseline, theirs in zip(BASELINES, runs[1:]):
@@ -156,7 +155,7 @@ def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float,
             # ours and the baseline in the same round, on the same fresh input
             speedups = [t.copies / o.copies for t, o in zip(theirs, runs[0])]
             result[f"{label} x {baseline}"] = middle(speedups)
-            ranges[f"{label} x {baseline}"] = (min(speedups), max(speedups))
+            result[f"{label} x {baseline} range"] = f"{min(speedups):.2f}-{max(speedups):.2f}"
     result["peak MB"] = peak[0]
     for baseline, megabytes in zip(BASELINES, peak[1:]):
         result[f"peak MB {baseline}"] = megabytes
@@ -173,7 +172,7 @@ def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float,
                                                                   min_run_time)[0]])
         result["f+b compiled"] = middle([t.copies for t in paired([compiled.train()], x, True, threads,
                                                                   min_run_time)[0]])
-    return result, ranges
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,31 +190,27 @@ def main(argv: list[str] | None = None) -> int:
     # the timers run with this many threads; outside them too, so compiled code sees one setting
     torch.set_num_threads(args.threads)
     shapes = [tuple(args.shape)] if args.shape else [HEADLINE] if args.quick else SHAPES
-    rows, ranges = [], {}
+    rows = []
     for shape in shapes:
         for name in REFERENCES:
-            result, spread = row(name, shape, args.threads, args.min_run_time, args.compile)
-            rows.append(result)
-            ranges[result["module"], result["shape"]] = spread
+            rows.append(row(name, shape, args.threads, args.min_run_time, args.compile))
             print(f"  {name} {shape} done", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows).set_index(["module", "shape"])
     print(f"torch {torch.__version__}, {args.threads} thread(s), float32, {allocator}; copies = time / time of "
           f"x.clone(); x = speed-up of attn_src over a baseline (blog, timm)")
     for title, prefix in (("forward (eval, no grad)", "fwd"), ("forward + backward (train)", "f+b")):
-        columns = [c for c in table.columns if c.startswith(prefix)]
+        columns = [c for c in table.columns if c.startswith(prefix) and not c.endswith("range")]
         if prefix == "fwd":
             columns = ["counted", *columns]
         else:
             columns += [c for c in table.columns if c.startswith("peak")]
         print(f"\n{title}\n" + table[columns].to_string(float_format=lambda v: f"{v:.2f}"))
-    speedups = table[[c for c in table.columns if " x " in c]]
-    slower = speedups[(speedups < 1).any(axis=1)]
+    speedups = [c for c in table.columns if " x " in c and not c.endswith("range")]
+    slower = table[(table[speedups] < 1).any(axis=1)]
     if len(slower):
-        # the middle round's speed-up, and the lowest and highest over the rounds: a baseline is
-        # faster for sure only where even the highest is below 1
-        spread = pd.DataFrame(
-            [[f"{slower.at[key, c]:.2f} ({ranges[key][c][0]:.2f}-{ranges[key][c][1]:.2f})" for c in slower.columns]
-             for key in slower.index], index=slower.index, columns=slower.columns)
+        # a baseline is faster for sure only where even the highest round is below 1
+        spread = pd.DataFrame({c: slower[c].map("{:.2f}".format) + " (" + slower[f"{c} range"] + ")"
+                               for c in speedups})
         print(f"\nspeed-up below 1 somewhere (middle round, and lowest-highest of the {ROUNDS} rounds):\n"
               + spread.to_string())
     return 0
