@@ -38,3 +38,9 @@ def test_benchmark_prints_both_tables_with_a_row_per_module_and_every_column(ben
         values = [line.split()[2:] for line in table]
         assert all(len(v) == len(columns) for v in values)
         assert all(0 < float(v) < float("inf") for row in values for v in row)
+
+
+def test_the_timm_check_script_finds_what_it_uses_in_the_benchmark():
+    """``against_timm.py`` runs only beside timm (another torch); this keeps its imports working here."""
+    script = load("against_timm")
+    assert callable(script.main) and callable(script.timm_module)
