@@ -86,6 +86,35 @@ _VIEW_LIKE = {aten._unsafe_view.default, aten.lift_fresh.default}
 _ALLOC = {aten.empty.memory_format, aten.empty_like.default, aten.new_empty.default,
           aten.empty_strided.default, aten.new_empty_strided.default}
 
+# The overloads newer torch tags ``Tag.reduction`` (out= variants aside); torch 2.2 has no such tag.
+_REDUCTION_NAMES = (
+    "all.default", "all.dim", "all.dims", "amax.default", "amin.default", "aminmax.default", "any.default",
+    "any.dim", "any.dims", "argmax.default", "argmin.default", "count_nonzero.default",
+    "count_nonzero.dim_IntList", "linalg_vector_norm.default", "logsumexp.default", "max.default", "max.dim",
+    "mean.default", "mean.dim", "min.default", "min.dim", "nansum.default", "norm.Scalar",
+    "norm.ScalarOpt_dim", "norm.ScalarOpt_dim_dtype", "norm.ScalarOpt_dtype", "prod.default", "prod.dim_int",
+    "std.default", "std.dim", "std.correction", "std_mean.default", "std_mean.dim", "std_mean.correction",
+    "sum.dim_IntList", "sum.default", "var.default", "var.dim", "var.correction", "var_mean.default",
+    "var_mean.dim", "var_mean.correction",
+)
+
+
+def _overloads(names: tuple[str, ...]) -> set:
+    found = set()
+    for name in names:
+        packet, overload = name.split(".")
+        op = getattr(getattr(aten, packet, None), overload, None)
+        if op is not None:
+            found.add(op)
+    return found
+
+
+_REDUCTION = None if hasattr(torch.Tag, "reduction") else _overloads(_REDUCTION_NAMES)
+
+
+def _is_reduction(func) -> bool:
+    return func in _REDUCTION if _REDUCTION is not None else torch.Tag.reduction in func.tags
+
 
 def _tensors(tree) -> list[torch.Tensor]:
     return [t for t in tree_flatten(tree)[0] if isinstance(t, torch.Tensor)]
@@ -165,7 +194,7 @@ def _rule(func, args, kwargs, out) -> tuple[str, int, int]:
         x = args[0]
         lead = math.prod(first.shape[:-dims])
         return "pool", lead * _adaptive_windows(x.shape[-dims:], first.shape[-dims:]), 0
-    if torch.Tag.reduction in func.tags:
+    if _is_reduction(func):
         return "reduction", args[0].numel(), 0
     if func in _MOVE:
         return "move", 0, 0

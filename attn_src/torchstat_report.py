@@ -1,4 +1,4 @@
-"""``stat``: torchstat's per-layer report, mended for pandas 2/3 and numpy 2, returned as a DataFrame.
+"""``stat``: torchstat's per-layer report, mended for pandas 2/3 and numpy 1.24+, returned as a DataFrame.
 
 torchstat 0.0.7 (the tool the blog post used) measures each *leaf* module by
 replacing its class's ``__call__`` with a wrapper that records the input and
@@ -35,6 +35,7 @@ import io
 import numbers
 from collections import OrderedDict
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -84,6 +85,19 @@ def _shape(buffer: torch.Tensor, called: bool) -> str:
     return " x ".join(str(int(s)) for s in buffer.tolist()) if called else ""
 
 
+@contextlib.contextmanager
+def _numpy_long():
+    """Give numpy its ``np.long`` while torchstat runs: its hook asks for it, and numpy 1.24-1.26 lack it."""
+    if "long" in vars(np):  # numpy >= 2 (numpy 1.x answers the name, if at all, with a warning)
+        yield
+        return
+    np.long = np.int_  # C long, what the name meant before numpy 1.24
+    try:
+        yield
+    finally:
+        del np.long
+
+
 def _measure(model: nn.Module, input_size: tuple[int, int, int]) -> tuple[nn.Module, dict[str, int], list[str]]:
     """Run torchstat's ModelHook on a copy; return the copy, calls per leaf and the unsupported leaf types."""
     work = copy.deepcopy(model).cpu()
@@ -96,7 +110,8 @@ def _measure(model: nn.Module, input_size: tuple[int, int, int]) -> tuple[nn.Mod
     ]
     printed = io.StringIO()
     try:
-        with torch.random.fork_rng(devices=[]), torch.no_grad(), contextlib.redirect_stdout(printed):
+        with torch.random.fork_rng(devices=[]), torch.no_grad(), contextlib.redirect_stdout(printed), \
+                _numpy_long():
             ModelHook(work, list(input_size))  # patches __call__, runs torch.rand(1, C, H, W) through the copy
     except AssertionError as err:  # torchstat's formulas assert the layouts they know
         raise ValueError(

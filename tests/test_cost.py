@@ -12,6 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from attn_src import CBAM, ECA, SE, CoordAttention, benchmark, count_ops, stat
 from attn_src.cbam import ChannelAttention, SpatialAttention
+from attn_src import opcount, torchstat_report
 from attn_src.opcount import Cost, closed_form, side_by_side
 from attn_src.timing import Timing
 
@@ -41,6 +42,15 @@ def test_stat_returns_a_table_with_a_total_row_and_prints_nothing():
         assert df.loc["total", column] == leaves[column].sum(), column
     assert (df["MemR+W(B)"] == df["MemRead(B)"] + df["MemWrite(B)"]).all()
     assert df.attrs["unsupported"] == ["Hardswish"]
+
+
+def test_stat_runs_on_numpy_without_np_long(monkeypatch):
+    """torchstat's hook asks for ``np.long``, which numpy 1.24-1.26 lack; stat lends it for the call only."""
+    expected = stat(SE(32), [32, 8, 8])
+    if "long" in vars(torchstat_report.np):  # numpy >= 2
+        monkeypatch.delattr(torchstat_report.np, "long")
+    pd.testing.assert_frame_equal(stat(SE(32), [32, 8, 8]), expected)
+    assert "long" not in vars(torchstat_report.np)
 
 
 def test_stat_keeps_torchstat_formulas_for_a_conv():
@@ -179,6 +189,31 @@ MODULES = {
 @pytest.mark.parametrize("name", list(MODULES))
 def test_count_ops_equals_closed_form(name, shape):
     assert_matches_closed_form(MODULES[name]().eval(), shape)
+
+
+@pytest.mark.skipif(not hasattr(torch.Tag, "reduction"), reason="this torch has no Tag.reduction to compare with")
+def test_reductions_listed_for_torch_without_the_tag_are_the_tagged_ones():
+    listed = opcount._overloads(opcount._REDUCTION_NAMES)
+    assert len(listed) == len(opcount._REDUCTION_NAMES)  # every name is an op of this torch
+    assert all(torch.Tag.reduction in op.tags for op in listed)
+    aten = torch.ops.aten
+    tagged = set()
+    for name in ("sum", "mean", "amax", "amin", "max", "min", "var", "std", "prod", "any", "all"):
+        for overload in getattr(aten, name).overloads():
+            op = getattr(getattr(aten, name), overload)
+            writes = any(a.alias_info is not None and a.alias_info.is_write for a in op._schema.arguments)
+            if torch.Tag.reduction in op.tags and not writes:  # out= variants aside
+                tagged.add(f"{name}.{overload}")
+    assert tagged <= set(opcount._REDUCTION_NAMES)
+
+
+@pytest.mark.parametrize("name", ["SE", "CBAM", "CoordAttention", "CBAM-blog", "CoordAttention-blog"])
+def test_counts_without_the_reduction_tag_are_the_same(name, monkeypatch):
+    """torch 2.2 has no Tag.reduction: count_ops then recognises reductions from its own list."""
+    module, x = MODULES[name]().eval(), torch.randn(2, 32, 9, 11)
+    tagged = as_cost(count_ops(module, x))
+    monkeypatch.setattr(opcount, "_REDUCTION", opcount._overloads(opcount._REDUCTION_NAMES))
+    assert as_cost(count_ops(module, x)) == tagged
 
 
 @pytest.mark.parametrize("name", ["SE", "CBAM", "CoordAttention", "Conv2d"])
