@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The unit tests on the oldest releases pyproject.toml allows (scripts/oldest.txt), in a venv of
-# their own, .venv-oldest/. Not part of CI: PyPI's torch 2.2.2 for Linux is a CUDA build (about
-# 5 GB installed). The notebooks are not re-run: their stored outputs are those of the pinned
+# The unit tests (book build and student edition included) on the oldest releases that
+# pyproject.toml and requirements.txt allow (scripts/oldest.txt), in a venv of their own,
+# .venv-oldest/. Not part of CI: PyPI's torch 2.2.2 for Linux is a CUDA build (about 5 GB
+# installed). The notebooks are not re-run: their stored outputs are those of the pinned
 # torch 2.13.0 (module reprs and the number of aten calls differ between torch releases).
 #   bash scripts/test_oldest.sh            # extra arguments go to pytest
 set -euo pipefail
