@@ -9,11 +9,18 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv-oldest}"
 if [ ! -x "$VENV/bin/python" ]; then
-    echo "== creating $VENV with the releases in scripts/oldest.txt"
+    echo "== creating $VENV"
     "${PYTHON:-python3}" -m venv "$VENV"
+fi
+# Installed again whenever a file naming versions changes (or an install was cut short).
+stamp="$VENV/.oldest-installed"
+want="$(cat "$ROOT/scripts/oldest.txt" "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "== installing the releases in scripts/oldest.txt into $VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/oldest.txt"
     (cd "$ROOT" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         -c scripts/oldest.txt -r requirements.txt)
+    echo "$want" > "$stamp"
 fi
 cd "$ROOT"
 "$VENV/bin/python" -c "import matplotlib, numpy, pandas, sklearn, torch; print('== torch', torch.__version__, \
