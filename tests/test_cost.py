@@ -10,9 +10,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from attn_src import CBAM, ECA, SE, CoordAttention, benchmark, count_ops, stat
+from attn_src import CBAM, ECA, SE, CoordAttention, benchmark, count_ops, opcount, stat, torchstat_report
 from attn_src.cbam import ChannelAttention, SpatialAttention
-from attn_src import opcount, torchstat_report
 from attn_src.opcount import Cost, closed_form, side_by_side
 from attn_src.timing import Timing
 
