@@ -114,3 +114,65 @@ def test_notebooks_write_nothing_into_the_repository(path):
             assert "tempfile" in source or "BytesIO" in source, (
                 f"{path.name} code cell {index} writes a file outside a temporary folder:\n{source[:300]}"
             )
+
+
+FIGURE_NAME = re.compile(r"^fig-[a-z0-9]+(-[a-z0-9]+)+$")
+
+
+def figure_problems(cell: dict) -> list[str]:
+    """What keeps one code cell's images from reaching every reader (empty list: nothing).
+
+    A screen reader reads an image's alt text; without one, myst-nb writes the image's hashed
+    file name there. The caption and name make the output a numbered, linkable figure. myst-nb
+    wraps *every* rich output of the cell in that figure, so a figure cell shows nothing else.
+    """
+    rich = [o for o in cell.get("outputs", []) if o["output_type"] in ("display_data", "execute_result")]
+    images = [o for o in rich if any(m.startswith("image/") for m in o.get("data", {}))]
+    options = cell.get("metadata", {}).get("mystnb", {})
+    if not images:
+        return ["figure metadata on a cell that shows no image"] if options else []
+    problems = []
+    alt = options.get("image", {}).get("alt", "")
+    if len(alt.split()) < 8 or re.search(r"\.(png|svg|jpe?g)\b|_images/", alt):
+        problems.append(f"alt text must describe the image in words (8 or more), got {alt!r}")
+    figure = options.get("figure", {})
+    if not figure.get("caption", "").strip():
+        problems.append("no figure caption (metadata mystnb.figure.caption)")
+    if not FIGURE_NAME.match(figure.get("name", "")):
+        problems.append(f"figure name must look like 'fig-chapter-what', got {figure.get('name')!r}")
+    if len(rich) > len(images) or len(images) > 1:
+        problems.append(f"{len(rich)} rich outputs: a figure cell shows exactly one image (tables go in a cell of their own)")
+    return problems
+
+
+def test_figure_problems_are_found():
+    png = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}, "metadata": {}}
+    table = {"output_type": "execute_result", "data": {"text/html": "<table/>"}, "metadata": {}, "execution_count": 1}
+    good = {"figure": {"name": "fig-se-block", "caption": "The SE block."},
+            "image": {"alt": "Diagram of the SE block: squeeze, excite and scale, left to right."}}
+    assert figure_problems({"outputs": [png], "metadata": {"mystnb": good}}) == []
+    assert figure_problems({"outputs": [table], "metadata": {}}) == []
+    assert figure_problems({"outputs": [table], "metadata": {"mystnb": good}}) == [
+        "figure metadata on a cell that shows no image"]
+    (bare,) = figure_problems({"outputs": [png], "metadata": {"mystnb": {**good, "image": {}}}})
+    assert bare.startswith("alt text must describe")
+    (path,) = figure_problems({"outputs": [png], "metadata": {"mystnb": {**good, "image": {"alt": "../_images/ab12.png"}}}})
+    assert "'../_images/ab12.png'" in path
+    assert figure_problems({"outputs": [png], "metadata": {"mystnb": {"image": good["image"]}}}) == [
+        "no figure caption (metadata mystnb.figure.caption)", "figure name must look like 'fig-chapter-what', got None"]
+    (mixed,) = figure_problems({"outputs": [png, table], "metadata": {"mystnb": good}})
+    assert mixed.startswith("2 rich outputs")
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=NOTEBOOK_IDS)
+def test_every_figure_has_alt_text_and_a_caption(path):
+    problems = [f"cell {i}: {p}" for i, cell in enumerate(load(path)["cells"]) if cell["cell_type"] == "code"
+                for p in figure_problems(cell)]
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+def test_figure_names_are_unique_across_the_book():
+    names = [cell["metadata"]["mystnb"]["figure"].get("name") for path in ALL_NOTEBOOKS for cell in load(path)["cells"]
+             if cell.get("metadata", {}).get("mystnb", {}).get("figure")]
+    assert names, "no figure in the book"
+    assert len(names) == len(set(names)), sorted(n for n in set(names) if names.count(n) > 1)

@@ -227,7 +227,7 @@ INSPECT = r"""
   }
   const math = [...document.querySelectorAll('.math')];
   return {
-    images: images.map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth})),
+    images: images.map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth, alt: img.getAttribute('alt')})),
     mathjaxVersion: version,
     mathjaxScripts: [...document.scripts].map(s => s.src).filter(src => /mathjax/i.test(src)),
     math: math.length,
@@ -308,6 +308,12 @@ def pages(browser):
     return {page: visit(browser, f"{page}.html") for page in PAGES}
 
 
+def _unreadable(image: dict) -> bool:
+    """An image a screen reader cannot describe: no alt text, or a file name standing in for one."""
+    alt = (image["alt"] or "").strip()
+    return not alt or bool(re.search(r"\.(png|svg|jpe?g|gif)$|_images/", alt))
+
+
 def _leaves_machine(url: str) -> bool:
     parts = urllib.parse.urlsplit(url)
     return parts.scheme not in ("data", "blob", "about") and parts.hostname not in ("127.0.0.1", "localhost")
@@ -327,6 +333,7 @@ def test_the_harness_sees_errors_broken_images_and_outside_requests(site, browse
     report = visit(browser, "_harness_check.html")
     assert any("deliberate error" in e for e in report["console_errors"]), report["console_errors"]
     assert any(img["width"] == 0 for img in report["images"]), report["images"]
+    assert any(_unreadable(img) for img in report["images"]), report["images"]
     assert any(_leaves_machine(u) for u in report["requests"]), report["requests"]
     assert report["mathjaxVersion"] is None and report["untypeset"] == ["\\(x\\)"]
 
@@ -345,6 +352,13 @@ def test_page_images_load(pages, page):
     assert report["images"], f"{page}.html shows no image at all (not even the logo)"
     broken = [img["src"] for img in report["images"] if img["width"] == 0]
     assert broken == [], f"{page}.html: images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_images_have_alt_text(pages, page):
+    """Every figure is described in words (the cell's ``mystnb.image.alt``), not by its file name."""
+    unreadable = [(img["src"].rsplit("/", 1)[-1], img["alt"]) for img in pages[page]["images"] if _unreadable(img)]
+    assert unreadable == [], f"{page}.html: images without alt text (src, alt): {unreadable}"
 
 
 @pytest.mark.parametrize("page", PAGES)
