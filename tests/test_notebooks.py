@@ -130,7 +130,7 @@ def figure_problems(cell: dict) -> list[str]:
     images = [o for o in rich if any(m.startswith("image/") for m in o.get("data", {}))]
     options = cell.get("metadata", {}).get("mystnb", {})
     if not images:
-        return ["figure metadata on a cell that shows no image"] if options else []
+        return ["figure metadata on a cell that shows no image"] if {"figure", "image"} & set(options) else []
     problems = []
     alt = options.get("image", {}).get("alt", "")
     if len(alt.split()) < 8 or re.search(r"\.(png|svg|jpe?g)\b|_images/", alt):
@@ -152,6 +152,7 @@ def test_figure_problems_are_found():
             "image": {"alt": "Diagram of the SE block: squeeze, excite and scale, left to right."}}
     assert figure_problems({"outputs": [png], "metadata": {"mystnb": good}}) == []
     assert figure_problems({"outputs": [table], "metadata": {}}) == []
+    assert figure_problems({"outputs": [table], "metadata": {"mystnb": {"scroll_outputs": True}}}) == []
     assert figure_problems({"outputs": [table], "metadata": {"mystnb": good}}) == [
         "figure metadata on a cell that shows no image"]
     (bare,) = figure_problems({"outputs": [png], "metadata": {"mystnb": {**good, "image": {}}}})
