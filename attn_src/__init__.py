@@ -5,6 +5,7 @@
 >>> SE(64)(torch.randn(2, 64, 8, 8)).shape
 torch.Size([2, 64, 8, 8])
 """
+from ._ops import block_bytes
 from .cbam import CBAM, ChannelAttention, SpatialAttention
 from .coord import CoordAttention
 from .device import DEVICE
@@ -28,6 +29,7 @@ __all__ = [
     "SpatialAttention",
     "attach",
     "benchmark",
+    "block_bytes",
     "count_ops",
     "eca_kernel_size",
     "seed_everything",

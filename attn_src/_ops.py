@@ -1,14 +1,24 @@
-"""Four small operations the modules share, each chosen for speed on real hardware.
+"""Small operations the modules share, each chosen for speed on real hardware.
 
 Each gives the values of the plain expression (``x.mean``, ``x.amax``, ``y * gate``); they
 differ in how much memory they touch, forward and backward, which is what an attention
 module's time is made of (see the costs chapter and ``benchmarks/``).
+
+:func:`pooled` and :func:`gated` also choose *when* memory is touched. A module that passes over
+its input several times (CA's two means, then two multiplies; CBAM's four poolings and two
+multiplies) reads it from main memory each time when the input is larger than the cache. Without
+autograd they take the batch a block of images at a time (:func:`batch_blocks`): the first pass
+over a block brings it into the cache and the next passes find it there.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+from typing import Callable, Iterator, Union
 
 import torch
+
+from ._validate import check_int
 
 
 def _tracked(*tensors: torch.Tensor) -> bool:
@@ -82,3 +92,83 @@ def rescale(y: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     if _tracked(y, gate):
         return y * gate
     return y.mul_(gate)
+
+
+#: Bytes of input that :func:`pooled` and :func:`gated` take at a time (at least one image): with
+#: the block of output written beside it, well inside the last-level cache of a current CPU.
+BLOCK_BYTES = 4 * 2**20
+
+
+@contextlib.contextmanager
+def block_bytes(nbytes: int) -> Iterator[None]:
+    """Within the ``with`` block, :func:`pooled` and :func:`gated` take ``nbytes`` of input at a time.
+
+    For experiments: ``block_bytes(2**40)`` takes any batch whole, ``block_bytes(1)`` one image
+    at a time. Restores :data:`BLOCK_BYTES` on the way out.
+    """
+    global BLOCK_BYTES
+    nbytes = check_int("nbytes", nbytes)
+    saved, BLOCK_BYTES = BLOCK_BYTES, nbytes
+    try:
+        yield
+    finally:
+        BLOCK_BYTES = saved
+
+
+def images_per_block(image_bytes: int) -> int:
+    """How many images of ``image_bytes`` bytes make one block (at least one)."""
+    return max(1, BLOCK_BYTES // max(1, image_bytes))
+
+
+def batch_blocks(x: torch.Tensor) -> list[slice]:
+    """Slices of ``x``'s first (batch) dimension, of :func:`images_per_block` images each."""
+    n = x.shape[0]
+    step = images_per_block(x[0].numel() * x.element_size()) if n else 1
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def pooled(x: torch.Tensor, *pools: Callable[[torch.Tensor], torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """``tuple(pool(x) for pool in pools)``, with autograd off computed a block of images at a time.
+
+    One after the other, each pooling would stream the whole of ``x`` from memory. Block by block
+    (:func:`batch_blocks`), the first pooling reads a block from memory and the others find it in
+    the cache; the pooled blocks are then concatenated (small tensors). Each ``pool`` must treat
+    the images of a batch independently, as a reduction over the other dimensions does.
+    """
+    blocks = batch_blocks(x)
+    if torch.is_grad_enabled() or len(blocks) <= 1:
+        return tuple(pool(x) for pool in pools)
+    per_block = [[pool(x[b]) for pool in pools] for b in blocks]
+    return tuple(torch.cat(parts) for parts in zip(*per_block))
+
+
+Gate = Union[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]
+
+
+def gated(x: torch.Tensor, *gates: Gate) -> torch.Tensor:
+    """``x * g1 * g2 * ...`` in a new tensor, where a gate is a tensor (batch first, broadcast
+    against ``x``) or a function of the product so far (CBAM's spatial gate, a function of F').
+
+    With autograd off, each block of images (:func:`batch_blocks`) is multiplied by every gate
+    before the next block is touched: the first multiply reads the block of ``x`` from memory and
+    writes it into the output, and the next multiplies, and a gate computed from the product, find
+    that block in the cache. A function gate must treat the images of a batch independently.
+    With autograd on, the products are taken over the whole batch, each in a new tensor (except
+    where :func:`rescale` may work in place).
+    """
+    if not gates:
+        raise ValueError("gated needs at least one gate, got none")
+    if torch.is_grad_enabled():
+        y = x
+        for i, gate in enumerate(gates):
+            g = gate(y) if callable(gate) else gate
+            y = y * g if i == 0 else rescale(y, g)
+        return y
+    out = torch.empty_like(x)
+    for b in batch_blocks(x):
+        source, block = x[b], out[b]
+        for gate in gates:
+            g = gate(source) if callable(gate) else gate[b] if gate.shape[0] > 1 else gate
+            torch.mul(source, g, out=block)
+            source = block
+    return out

@@ -22,10 +22,12 @@ one-to-one; ``max_first=False, norm=False, bias=False`` gives the blog's layout.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
-from ._ops import channel_mean, max_pool, mean_pool, rescale
+from ._ops import channel_mean, gated, max_pool, mean_pool, pooled, rescale
 from ._validate import check_4d, check_bool, check_input, check_int, check_odd_kernel, hidden_width
 
 
@@ -56,9 +58,9 @@ class ChannelAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """``M_c(x)``, shaped (N, C, 1, 1)."""
         check_input(x, self.channels)
-        avg = mean_pool(x, dim=(2, 3))                  # AvgPool over H, W: (N, C)
-        peak = max_pool(x.flatten(2), dim=2).squeeze(2)  # MaxPool over H, W: (N, C)
-        return torch.sigmoid(self.mlp(avg) + self.mlp(peak))[:, :, None, None]
+        # AvgPool and MaxPool over H, W: (N, C) and (N, C, 1); pooled reads each image once for both
+        avg, peak = pooled(x.flatten(2), partial(mean_pool, dim=2), partial(max_pool, dim=2))
+        return torch.sigmoid(self.mlp(avg) + self.mlp(peak.squeeze(2)))[:, :, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
@@ -96,6 +98,12 @@ class SpatialAttention(nn.Module):
         pooled = torch.cat([peak, avg] if self.max_first else [avg, peak], dim=1)
         return torch.sigmoid(self.norm(self.conv(pooled)))
 
+    @property
+    def uses_batch_statistics(self) -> bool:
+        """Whether an image's gate depends on the other images of the batch (a BatchNorm in training)."""
+        norm = self.norm
+        return isinstance(norm, nn.BatchNorm2d) and (norm.training or norm.running_mean is None)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
 
@@ -129,5 +137,8 @@ class CBAM(nn.Module):
         self.spatial = SpatialAttention(kernel_size, norm=norm, max_first=max_first)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        refined = self.channel(x)                          # F'  = M_c(F) * F
-        return rescale(refined, self.spatial.gate(refined))  # F'' = M_s(F') * F'
+        if self.spatial.uses_batch_statistics:  # M_s of one image needs the F' of the whole batch
+            refined = self.channel(x)                          # F'  = M_c(F) * F
+            return rescale(refined, self.spatial.gate(refined))  # F'' = M_s(F') * F'
+        # F' = M_c(F) * F, then F'' = M_s(F') * F': gated runs both on a block of images in cache
+        return gated(x, self.channel.gate, self.spatial.gate)

@@ -19,10 +19,12 @@ delta. The blog listing uses ReLU, reduction 16, no floor and no biases.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
-from ._ops import mean_pool, rescale
+from ._ops import gated, mean_pool, pooled
 from ._validate import check_bool, check_choice, check_input, check_int, hidden_width
 
 ACTIVATIONS = ("hswish", "relu")
@@ -68,8 +70,8 @@ class CoordAttention(nn.Module):
         """``(g^h, g^w)`` shaped (N, C, H, 1) and (N, C, 1, W), ready to broadcast."""
         check_input(x, self.channels)
         n, c, h, w = x.shape
-        z_h = mean_pool(x, dim=3)                             # Eq. 4: (N, C, H)
-        z_w = mean_pool(x, dim=2)                             # Eq. 5: (N, C, W)
+        # Eqs. 4-5, z^h (N, C, H) and z^w (N, C, W): pooled reads each image once for both
+        z_h, z_w = pooled(x, partial(mean_pool, dim=3), partial(mean_pool, dim=2))
         z = torch.cat([z_h, z_w], dim=2).unsqueeze(-1)        # [z^h, z^w]: (N, C, H + W, 1)
         f = self.act(self.norm(self.transform(z)))            # Eq. 6
         f_h, f_w = f.split([h, w], dim=2)
@@ -79,7 +81,7 @@ class CoordAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         g_h, g_w = self.gates(x)
-        return rescale(x * g_h, g_w)                          # Eq. 9: x * g^h * g^w
+        return gated(x, g_h, g_w)                             # Eq. 9: x * g^h * g^w
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, reduction={self.reduction}, min_hidden={self.min_hidden}"

@@ -51,7 +51,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from ._ops import GROUPS
+from ._ops import GROUPS, images_per_block
 
 __all__ = ["Cost", "OpCount", "closed_form", "count_ops", "side_by_side"]
 
@@ -207,6 +207,12 @@ def _rule(func, args, kwargs, out) -> tuple[str, int, int]:
     return "uncounted", 0, 0
 
 
+def _out_arguments(func) -> set[str]:
+    """Names of the out= arguments of an aten overload (keyword-only, written to): ``{"out"}`` for ``mul.out``."""
+    return {a.name for a in func._schema.arguments
+            if a.kwarg_only and a.alias_info is not None and a.alias_info.is_write}
+
+
 class _Counter(TorchDispatchMode):
     def __init__(self, stack: list[str]) -> None:
         super().__init__()
@@ -220,7 +226,9 @@ class _Counter(TorchDispatchMode):
             rule, flops, macs, read, written = "view", 0, 0, 0, 0
         else:
             rule, flops, macs = _rule(func, args, kwargs, out)
-            read = 0 if func in _ALLOC or func in _FACTORY else _distinct_bytes(_tensors((args, kwargs)))
+            # An out= argument is where the result goes: written (it is returned), not read.
+            inputs = (args, {k: v for k, v in kwargs.items() if k not in _out_arguments(func)})
+            read = 0 if func in _ALLOC or func in _FACTORY else _distinct_bytes(_tensors(inputs))
             # Batch norm also returns per-channel statistics (O(C), and empty in eval on a CPU): not counted.
             written = 0 if func in _ALLOC else _distinct_bytes(_tensors(out[0] if func in _BATCH_NORM else out))
         self.records.append({
@@ -402,6 +410,18 @@ def _batch_norm_eval(e: int, n: int, channels: int) -> Cost:
     return Cost(2 * n, 0, e * (n + 4 * channels), e * n)
 
 
+def _blocks(n: int, c: int, h: int, w: int, e: int) -> list[int]:
+    """Images in each block that :func:`~attn_src._ops.pooled` and :func:`~attn_src._ops.gated` take."""
+    step = images_per_block(c * h * w * e)
+    return [min(step, n - start) for start in range(0, n, step)]
+
+
+def _pooled_cat(e: int, n: int, c: int, h: int, w: int, *per_image: int) -> Cost:
+    """``pooled`` over several blocks concatenates the pooled blocks: each result (``per_image``
+    elements an image) is moved once; over a single block nothing is."""
+    return sum((_move(e, n * k) for k in per_image), _ZERO) if len(_blocks(n, c, h, w, e)) > 1 else _ZERO
+
+
 def _require_eval(module: nn.Module) -> None:
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in module.modules()):
         raise ValueError(
@@ -452,13 +472,15 @@ def _channel_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     maximum (``amax`` of ``x.flatten(2)``, a view: P FLOPs), the shared MLP on each descriptor
     (linear C->r', in-place ReLU, linear r'->C), their sum (N C), sigmoid (N C), ``x * gate`` (P).
 
-    FLOPs = 3P + 2 (4 N C r' + N r') + 2 N C (+ 2 (N r' + N C) with biases).
+    FLOPs = 3P + 2 (4 N C r' + N r') + 2 N C (+ 2 (N r' + N C) with biases). Where the batch
+    spans several blocks of :func:`~attn_src._ops.pooled`, the two pooled descriptors are
+    concatenated from their blocks: 2 N C more moved.
     (Without gradients; with them, ``mean_pool`` is a sum divided by the count and ``max_pool``
     takes ``max`` with indices instead of ``amax``.)"""
     p, hid = n * c * h * w, m.mlp[0].out_features
     bias = m.mlp[0].bias is not None
     mlp = _matmul(e, n, c, hid, bias) + _elementwise(e, n * hid, n * hid) + _matmul(e, n, hid, c, bias)
-    return (_reduction(e, p, n * c) + _reduction(e, p, n * c) + mlp + mlp
+    return (_reduction(e, p, n * c) + _reduction(e, p, n * c) + _pooled_cat(e, n, c, h, w, c, c) + mlp + mlp
             + _elementwise(e, n * c, n * c, n * c) + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
 
 
@@ -487,8 +509,11 @@ def _spatial_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 def _cbam_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     """CBAM = channel attention, then spatial attention on its output (same shape; the final
-    multiply works in place, ``mul_``, which reads and writes the same bytes as ``x * gate``)."""
-    return _channel_attention_cost(m.channel, n, c, h, w, e) + _spatial_attention_cost(m.spatial, n, c, h, w, e)
+    multiply works in place, which reads and writes the same bytes as ``x * gate``). Both run
+    once per block of :func:`~attn_src._ops.gated`, so their weights (and the spatial mean's
+    (1 x C) tensor of 1/C) are read once per block."""
+    return sum((_channel_attention_cost(m.channel, k, c, h, w, e) + _spatial_attention_cost(m.spatial, k, c, h, w, e)
+                for k in _blocks(n, c, h, w, e)), _ZERO)
 
 
 def _eca_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
@@ -505,14 +530,16 @@ def _coord_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     mean over W and over H (P each), cat (N C L moved), 1x1 conv C->m' on N m' L outputs,
     BatchNorm (eval, 2 per element), activation (N m' L), 1x1 convs m'->C on the H and W parts,
     two sigmoids (N C H, N C W), then ``x * g_h`` (P) and ``* g_w`` (P, in place: the same
-    bytes as out of place, one buffer fewer).
+    bytes as out of place, one buffer fewer). Where the batch spans several blocks of
+    :func:`~attn_src._ops.pooled`, the means are concatenated from their blocks: N C L more moved.
 
     FLOPs = 2P + 2 N m' L C (+ N m' L) + 2 N m' L + N m' L + 2 N C m' L (+ N C L) + N C L + 2P,
     the terms in parentheses with biases."""
     p, hid, length = n * c * h * w, m.transform.out_channels, h + w
     bias = m.transform.bias is not None
     to_c = c if bias else 0
-    return (_reduction(e, p, n * c * h) + _reduction(e, p, n * c * w) + _move(e, n * c * length)
+    return (_reduction(e, p, n * c * h) + _reduction(e, p, n * c * w) + _pooled_cat(e, n, c, h, w, c * h, c * w)
+            + _move(e, n * c * length)
             + _conv(e, n * c * length, n * hid * length, hid * c, c, hid if bias else 0)
             + _batch_norm_eval(e, n * hid * length, hid) + _elementwise(e, n * hid * length, n * hid * length)
             + _conv(e, n * hid * h, n * c * h, c * hid, hid, to_c) + _elementwise(e, n * c * h, n * c * h)

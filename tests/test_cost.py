@@ -190,6 +190,34 @@ def test_count_ops_equals_closed_form(name, shape):
     assert_matches_closed_form(MODULES[name]().eval(), shape)
 
 
+@pytest.mark.parametrize("images", [1, 2])
+@pytest.mark.parametrize("name", ["ChannelAttention", "CBAM", "CBAM-blog", "CoordAttention", "CoordAttention-blog"])
+def test_count_ops_equals_closed_form_block_by_block(name, images, monkeypatch):
+    """Over several blocks of attn_src._ops.pooled / gated (uneven ones too), the closed forms
+    count the concatenated pooled blocks and the weights each block reads again."""
+    import attn_src._ops as ops
+
+    shape = (5, 32, 9, 11)
+    monkeypatch.setattr(ops, "BLOCK_BYTES", images * 32 * 9 * 11 * 4)
+    assert len(ops.batch_blocks(torch.zeros(shape))) == -(-5 // images)
+    assert_matches_closed_form(MODULES[name]().eval(), shape)
+
+
+def test_an_out_argument_is_written_not_read():
+    """``torch.mul(a, b, out=c)`` reads a and b and writes c, like ``a * b``; in place on ``a`` too."""
+    class Mul(nn.Module):
+        def forward(self, a, b):
+            c = torch.empty_like(a)
+            torch.mul(a, b, out=c)
+            return torch.mul(c, b, out=c)
+
+    a, b = torch.randn(4, 6), torch.randn(4, 1)
+    r = count_ops(Mul(), (a, b))
+    assert r.by_op().index.tolist() == ["aten.empty_like.default", "aten.mul.out"]
+    assert r.bytes_read == 2 * (24 + 4) * 4 and r.bytes_written == 2 * 24 * 4
+    assert r.flops == 2 * 24
+
+
 @pytest.mark.skipif(not hasattr(torch.Tag, "reduction"), reason="this torch has no Tag.reduction to compare with")
 def test_reductions_listed_for_torch_without_the_tag_are_the_tagged_ones():
     listed = opcount._overloads(opcount._REDUCTION_NAMES)
