@@ -120,10 +120,24 @@ def images_per_block(image_bytes: int) -> int:
     return max(1, BLOCK_BYTES // max(1, image_bytes))
 
 
+def _compiling() -> bool:
+    """Whether ``torch.compile`` is tracing this code."""
+    is_compiling = getattr(torch.compiler, "is_compiling", None)
+    if is_compiling is None:  # torch < 2.3
+        from torch._dynamo import is_compiling
+    return bool(is_compiling())
+
+
 def batch_blocks(x: torch.Tensor) -> list[slice]:
-    """Slices of ``x``'s first (batch) dimension, of :func:`images_per_block` images each."""
+    """Slices of ``x``'s first (batch) dimension, of :func:`images_per_block` images each.
+
+    Under ``torch.compile``, one slice for the whole batch: the compiler plans the passes itself,
+    and a loop over blocks would be unrolled into a graph that grows with the batch.
+    """
     n = x.shape[0]
-    step = images_per_block(x[0].numel() * x.element_size()) if n else 1
+    if _compiling():
+        return [slice(0, n)]
+    step = images_per_block(math.prod(x.shape[1:]) * x.element_size())
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
 
@@ -153,19 +167,21 @@ def gated(x: torch.Tensor, *gates: Gate) -> torch.Tensor:
     before the next block is touched: the first multiply reads the block of ``x`` from memory and
     writes it into the output, and the next multiplies, and a gate computed from the product, find
     that block in the cache. A function gate must treat the images of a batch independently.
-    With autograd on, the products are taken over the whole batch, each in a new tensor (except
-    where :func:`rescale` may work in place).
+    With autograd on, or where the batch is a single block, the products are taken over the whole
+    batch: the first into a new tensor, the next ones with :func:`rescale` (in place where autograd
+    does not need the old values).
     """
     if not gates:
         raise ValueError("gated needs at least one gate, got none")
-    if torch.is_grad_enabled():
+    blocks = batch_blocks(x)
+    if torch.is_grad_enabled() or len(blocks) <= 1:
         y = x
         for i, gate in enumerate(gates):
             g = gate(y) if callable(gate) else gate
             y = y * g if i == 0 else rescale(y, g)
         return y
     out = torch.empty_like(x)
-    for b in batch_blocks(x):
+    for b in blocks:
         source, block = x[b], out[b]
         for gate in gates:
             g = gate(source) if callable(gate) else gate[b] if gate.shape[0] > 1 else gate

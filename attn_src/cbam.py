@@ -58,7 +58,7 @@ class ChannelAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """``M_c(x)``, shaped (N, C, 1, 1)."""
         check_input(x, self.channels)
-        # AvgPool and MaxPool over H, W: (N, C) and (N, C, 1); pooled reads each image once for both
+        # AvgPool, MaxPool over H, W: (N, C), (N, C, 1); pooled reads each image from memory once for both
         avg, peak = pooled(x.flatten(2), partial(mean_pool, dim=2), partial(max_pool, dim=2))
         return torch.sigmoid(self.mlp(avg) + self.mlp(peak.squeeze(2)))[:, :, None, None]
 

@@ -70,7 +70,7 @@ class CoordAttention(nn.Module):
         """``(g^h, g^w)`` shaped (N, C, H, 1) and (N, C, 1, W), ready to broadcast."""
         check_input(x, self.channels)
         n, c, h, w = x.shape
-        # Eqs. 4-5, z^h (N, C, H) and z^w (N, C, W): pooled reads each image once for both
+        # Eqs. 4-5, z^h (N, C, H) and z^w (N, C, W): pooled reads each image from memory once for both
         z_h, z_w = pooled(x, partial(mean_pool, dim=3), partial(mean_pool, dim=2))
         z = torch.cat([z_h, z_w], dim=2).unsqueeze(-1)        # [z^h, z^w]: (N, C, H + W, 1)
         f = self.act(self.norm(self.transform(z)))            # Eq. 6

@@ -32,9 +32,12 @@ factories (zeros, new_full, ...)       0 FLOPs; they write their output and read
 **Bytes.** An op reads every tensor argument once and writes every tensor it returns
 once: ``bytes_read`` sums the distinct elements of its tensor inputs (a stride-0,
 broadcast dimension counts once; the same tensor passed twice counts once) times the
-element size, ``bytes_written`` the same over its outputs. A view moves nothing;
+element size, ``bytes_written`` the same over its outputs. An ``out=`` argument is
+written, not read (``torch.mul(a, b, out=c)`` counts as ``a * b``). A view moves nothing;
 ``empty`` allocates without writing. This is the traffic a kernel that streams its
-operands once must pay; caches can only help small operands (weights, gates).
+operands from memory must pay; a cache spares it where the same data is used again while
+still cached (small operands such as weights and gates, and the blocks of images that
+:func:`~attn_src._ops.pooled` and :func:`~attn_src._ops.gated` pass over several times).
 
 An op with no FLOP rule (say, a sort) is counted with 0 FLOPs, its bytes still
 counted, and listed in :attr:`OpCount.uncounted`, so nothing is dropped silently.

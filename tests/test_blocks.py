@@ -204,3 +204,23 @@ def test_block_bytes_rejects_what_is_not_a_positive_int(value, error, message):
         with block_bytes(value):
             pass
     assert ops.BLOCK_BYTES == default
+
+
+def test_under_torch_compile_the_batch_is_one_block(blocks_of):
+    """A loop over blocks would be unrolled into the graph; compiled, the module takes the batch whole."""
+    torch.manual_seed(6)
+    x = torch.randn(4, 16, 5, 6)
+    blocks_of(1, x.shape)
+    seen = []
+
+    def record(block):
+        seen.append(block.shape[0])
+        return block.mean(dim=(2, 3))
+
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda x: pooled(x, record)[0] + gated(x, torch.sigmoid(x.mean(1, keepdim=True))).sum(),
+                             backend="eager")
+    with torch.no_grad():
+        compiled(x)
+    assert seen == [4]
+    torch._dynamo.reset()
