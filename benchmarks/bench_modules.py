@@ -3,12 +3,14 @@
     bash scripts/run.sh python benchmarks/bench_modules.py --threads 1            # both tables, every shape
     bash scripts/run.sh python benchmarks/bench_modules.py --threads 1 --quick    # the headline shape only
     bash scripts/run.sh python benchmarks/bench_modules.py --threads 1 --compile  # + torch.compile columns
+    bash scripts/run.sh python benchmarks/bench_modules.py --quick --block-bytes 1099511627776  # no blocks
 
 For every module and shape it prints two tables from one run, forward (no grad, eval mode) and
 forward + backward (training mode, gradients for the input and every parameter):
 
 - ``counted``: the forward's memory traffic in copies, as ``attn_src.count_ops`` counts it (the
-  floor an implementation that streams every operand once would reach);
+  floor an implementation that streams every operand from memory once would reach; CA and CBAM,
+  which take a block of images at a time so that later passes find it in cache, can go below it);
 - ``fwd ms``: our median forward time;
 - ``fwd copies`` / ``f+b copies``: our time in units of one ``x.clone()`` measured in the same call
   (the memory-traffic yardstick);
@@ -49,7 +51,8 @@ import sys
 import torch
 from torch import nn
 
-from attn_src import benchmark, count_ops
+from attn_src import benchmark, block_bytes, count_ops
+from attn_src._ops import BLOCK_BYTES
 from attn_src.blog import BlogCA, BlogCBAM, BlogECA, BlogSE, to_attn_src
 from attn_src.timing import Timing
 
@@ -183,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-run-time", type=float, default=0.1, help="seconds each measurement runs at least")
     parser.add_argument("--compile", action="store_true", help="add torch.compile columns (minutes more)")
     parser.add_argument("--default-malloc", action="store_true", help="leave glibc malloc's thresholds alone")
+    parser.add_argument("--block-bytes", type=int, default=BLOCK_BYTES,
+                        help=f"bytes of input attn_src's CA and CBAM take at a time without autograd (default "
+                             f"{BLOCK_BYTES}); {2**40} takes any batch whole, each pass over all of it")
     args = parser.parse_args(argv)
     import pandas as pd
 
@@ -191,13 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     shapes = [tuple(args.shape)] if args.shape else [HEADLINE] if args.quick else SHAPES
     rows = []
-    for shape in shapes:
-        for name in REFERENCES:
-            rows.append(row(name, shape, args.threads, args.min_run_time, args.compile))
-            print(f"  {name} {shape} done", file=sys.stderr, flush=True)
+    with block_bytes(args.block_bytes):
+        for shape in shapes:
+            for name in REFERENCES:
+                rows.append(row(name, shape, args.threads, args.min_run_time, args.compile))
+                print(f"  {name} {shape} done", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows).set_index(["module", "shape"])
-    print(f"torch {torch.__version__}, {args.threads} thread(s), float32, {allocator}; copies = time / time of "
-          f"x.clone(); x = speed-up of attn_src over a baseline (blog, timm)")
+    print(f"torch {torch.__version__}, {args.threads} thread(s), float32, {allocator}, blocks of "
+          f"{args.block_bytes} bytes; copies = time / time of x.clone(); x = speed-up of attn_src over a "
+          f"baseline (blog, timm)")
     for title, prefix in (("forward (eval, no grad)", "fwd"), ("forward + backward (train)", "f+b")):
         columns = [c for c in table.columns if c.startswith(prefix) and not c.endswith("range")]
         if prefix == "fwd":

@@ -22,7 +22,7 @@ def test_benchmark_prints_both_tables_with_a_row_per_module_and_every_column(ben
     assert bench.main(["--shape", "2", "16", "6", "5", "--threads", "1", "--min-run-time", "0.001",
                        "--default-malloc"]) == 0
     out = capsys.readouterr().out
-    assert "1 thread(s), float32, default malloc" in out
+    assert f"1 thread(s), float32, default malloc, blocks of {4 * 2**20} bytes" in out
     lines = out.splitlines()
     for title, columns in TABLES.items():
         start = lines.index(title)
@@ -44,3 +44,17 @@ def test_the_timm_check_script_finds_what_it_uses_in_the_benchmark():
     """``against_timm.py`` runs only beside timm (another torch); this keeps its imports working here."""
     script = load("against_timm")
     assert callable(script.main) and callable(script.timm_module)
+
+
+def test_benchmark_takes_the_block_size_it_is_given(bench, capsys, monkeypatch):
+    """--block-bytes sets attn_src's block (restored afterwards); the run uses it."""
+    import attn_src._ops as ops
+
+    seen = []
+    real = ops.batch_blocks
+    monkeypatch.setattr(ops, "batch_blocks", lambda x: seen.append(ops.BLOCK_BYTES) or real(x))
+    assert bench.main(["--shape", "2", "16", "6", "5", "--threads", "1", "--min-run-time", "0.001",
+                       "--default-malloc", "--block-bytes", "960"]) == 0
+    assert "blocks of 960 bytes" in capsys.readouterr().out
+    assert seen and set(seen) == {960}
+    assert ops.BLOCK_BYTES == 4 * 2**20
