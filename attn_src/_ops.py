@@ -135,10 +135,19 @@ def batch_blocks(x: torch.Tensor) -> list[slice]:
     and a loop over blocks would be unrolled into a graph that grows with the batch.
     """
     n = x.shape[0]
-    if _compiling():
-        return [slice(0, n)]
-    step = images_per_block(math.prod(x.shape[1:]) * x.element_size())
+    step = images_per_block(x.nbytes // n) if n else 1
+    if step >= n or _compiling():
+        return [slice(0, n)] if n else []
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def _blocks(x: torch.Tensor) -> list[slice]:
+    """The blocks :func:`pooled` and :func:`gated` take ``x`` in: none (take it whole) with autograd
+    on, which differentiates the whole-batch operations, or where the batch is a single block."""
+    if torch.is_grad_enabled() or x.shape[0] < 2:  # checked first: cheap where every microsecond counts
+        return []
+    blocks = batch_blocks(x)
+    return blocks if len(blocks) > 1 else []
 
 
 def pooled(x: torch.Tensor, *pools: Callable[[torch.Tensor], torch.Tensor]) -> tuple[torch.Tensor, ...]:
@@ -149,8 +158,8 @@ def pooled(x: torch.Tensor, *pools: Callable[[torch.Tensor], torch.Tensor]) -> t
     the cache; the pooled blocks are then concatenated (small tensors). Each ``pool`` must treat
     the images of a batch independently, as a reduction over the other dimensions does.
     """
-    blocks = batch_blocks(x)
-    if torch.is_grad_enabled() or len(blocks) <= 1:
+    blocks = _blocks(x)
+    if not blocks:
         return tuple(pool(x) for pool in pools)
     per_block = [[pool(x[b]) for pool in pools] for b in blocks]
     return tuple(torch.cat(parts) for parts in zip(*per_block))
@@ -173,8 +182,8 @@ def gated(x: torch.Tensor, *gates: Gate) -> torch.Tensor:
     """
     if not gates:
         raise ValueError("gated needs at least one gate, got none")
-    blocks = batch_blocks(x)
-    if torch.is_grad_enabled() or len(blocks) <= 1:
+    blocks = _blocks(x)
+    if not blocks:
         y = x
         for i, gate in enumerate(gates):
             g = gate(y) if callable(gate) else gate
