@@ -13,7 +13,7 @@ from .eca import ECA, eca_kernel_size
 from .models import attach
 from .opcount import count_ops
 from .se import SE
-from .timing import benchmark
+from .timing import benchmark, benchmark_many
 from .torchstat_report import stat
 from .utils import seed_everything, show_source
 
@@ -29,6 +29,7 @@ __all__ = [
     "SpatialAttention",
     "attach",
     "benchmark",
+    "benchmark_many",
     "block_bytes",
     "count_ops",
     "eca_kernel_size",

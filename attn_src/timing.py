@@ -7,13 +7,15 @@ module *and* ``x.clone()`` (one read and one write of the input, the cheapest
 thing that touches all of it) in the same call, and reports the ratio
 ``copies = median / copy_median``: the "attention tax" in units of a copy.
 The two are timed in alternating short blocks, which keeps the ratio steady on a
-machine whose load changes while it runs.
+machine whose load changes while it runs. :func:`benchmark_many` times several modules
+together in the same way, so that their ratios (speed-ups) are steady too.
 """
 from __future__ import annotations
 
 import statistics
 import time
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -21,7 +23,7 @@ from torch.utils import benchmark as tbench
 
 from ._validate import check_bool, check_choice, check_int, check_positive_number
 
-__all__ = ["CLOCKS", "Timing", "benchmark"]
+__all__ = ["CLOCKS", "Timing", "benchmark", "benchmark_many"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ def benchmark(
     The two statements run in alternating short blocks (each about :data:`BLOCK_SECONDS` long),
     so both see the same machine: a load that comes and goes slows both alike and the ratio
     ``copies`` stays put. Each block gives one time per call; ``median`` and ``copy_median``
-    are the medians over all blocks.
+    are the medians over all blocks. To compare modules, time them together with
+    :func:`benchmark_many`.
 
     Args:
         module: the module to time, in the mode (train/eval) it is in.
@@ -87,6 +90,41 @@ def benchmark(
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    return _interleaved([module], x, backward, repeats, min_run_time, num_threads, clock)[0]
+
+
+def benchmark_many(
+    modules: Sequence[nn.Module],
+    x: torch.Tensor,
+    backward: bool = False,
+    *,
+    repeats: int = 20,
+    min_run_time: float = 0.2,
+    num_threads: int = 1,
+    clock: str = "wall",
+) -> list[Timing]:
+    """:func:`benchmark` for several modules on the same input, all timed together.
+
+    Each cycle runs one block of every module, starting with a different one each cycle, and one
+    block of ``x.clone()``. Timed one after the other, two modules see different moments of a busy
+    machine, and their ratio scatters by 10-20% on a shared CPU; timed together, both see the same
+    moments, and the ratio of their medians (a speed-up) is what differs in the modules. The
+    arguments are those of :func:`benchmark`; ``min_run_time`` is per module.
+
+    Returns:
+        a :class:`Timing` per module, in the order given, all sharing one ``copy_median``.
+    """
+    if not isinstance(modules, (list, tuple)) or not modules:
+        raise TypeError(f"modules must be a non-empty list or tuple of torch.nn.Module, got {modules!r:.80}")
+    for i, module in enumerate(modules):
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"modules[{i}] must be a torch.nn.Module, got {type(module).__name__}")
+    return _interleaved(list(modules), x, backward, repeats, min_run_time * len(modules), num_threads, clock)
+
+
+def _interleaved(modules: list[nn.Module], x: torch.Tensor, backward: bool, repeats: int,
+                 min_run_time: float, num_threads: int, clock: str) -> list[Timing]:
+    """Check the shared arguments, then time the modules and the copy in turns (see :func:`benchmark_many`)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     check_bool("backward", backward)
@@ -103,36 +141,42 @@ def benchmark(
 
     x = x.detach()
     copy_timer = tbench.Timer("x.clone()", globals={"x": x}, num_threads=num_threads, **clock_kwargs)
+    timers = [_module_timer(module, x, backward, num_threads, clock_kwargs) for module in modules]
+    numbers = [_calls_per_block(t) for t in timers]
+    copy_number = _calls_per_block(copy_timer)
+    times: list[list[float]] = [[] for _ in modules]
+    copy_times: list[float] = []
+    start = time.perf_counter()
+    while len(copy_times) < repeats or time.perf_counter() - start < min_run_time:
+        first = len(copy_times) % len(modules)
+        for i in [*range(first, len(modules)), *range(first)]:
+            times[i].append(timers[i].timeit(numbers[i]).median)
+        copy_times.append(copy_timer.timeit(copy_number).median)
+    copy_median = statistics.median(copy_times)
+    return [
+        Timing(median=statistics.median(ts), copy_median=copy_median, backward=backward, shape=tuple(x.shape),
+               times=tuple(ts), copy_times=tuple(copy_times), clock=clock)
+        for ts in times
+    ]
+
+
+def _module_timer(module: nn.Module, x: torch.Tensor, backward: bool, num_threads: int,
+                  clock_kwargs: dict) -> tbench.Timer:
+    """The timer of ``module(x)``, or of its forward + backward."""
     if backward:
         xg = x.clone().requires_grad_(True)
         inputs = [xg, *(p for p in module.parameters() if p.requires_grad)]
         with torch.no_grad():
             grad = torch.ones_like(module(x))
-        timer = tbench.Timer(
+        return tbench.Timer(
             "torch.autograd.grad(module(xg), inputs, grad)",
             globals={"torch": torch, "module": module, "xg": xg, "inputs": inputs, "grad": grad},
             num_threads=num_threads, **clock_kwargs,
         )
-    else:
-        timer = tbench.Timer(
-            "with torch.no_grad(): module(x)",
-            globals={"torch": torch, "module": module, "x": x},
-            num_threads=num_threads, **clock_kwargs,
-        )
-    numbers = [_calls_per_block(t) for t in (timer, copy_timer)]
-    times, copy_times = [], []
-    start = time.perf_counter()
-    while len(times) < repeats or time.perf_counter() - start < min_run_time:
-        times.append(timer.timeit(numbers[0]).median)
-        copy_times.append(copy_timer.timeit(numbers[1]).median)
-    return Timing(
-        median=statistics.median(times),
-        copy_median=statistics.median(copy_times),
-        backward=backward,
-        shape=tuple(x.shape),
-        times=tuple(times),
-        copy_times=tuple(copy_times),
-        clock=clock,
+    return tbench.Timer(
+        "with torch.no_grad(): module(x)",
+        globals={"torch": torch, "module": module, "x": x},
+        num_threads=num_threads, **clock_kwargs,
     )
 
 

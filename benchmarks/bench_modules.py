@@ -27,9 +27,10 @@ forward + backward (training mode, gradients for the input and every parameter):
 
 All three implementations get the same weights (``attn_src.blog.to_attn_src``,
 ``timm_style.from_blog``) and the script checks that they compute the same output (1e-5) before
-timing them. They are timed in three rounds, in alternating order, on a fresh copy of the input each
-round; every number is the middle round's, and a speed-up compares ours and a baseline within each
-round.
+timing them. They are timed in three rounds on a fresh copy of the input each round; within a round
+the three take turns, a short block of calls each, with a block of ``x.clone()`` after every turn
+(``attn_src.benchmark_many``), so that all see the same moments of a busy machine. Every number is
+the middle round's, and a speed-up compares ours and a baseline within each round.
 
 **Memory allocator.** glibc's ``malloc`` returns large freed blocks to the kernel and takes them back
 on the next allocation, and each page it takes back costs a page fault (about 10 ms for one 25 MB
@@ -51,7 +52,7 @@ import sys
 import torch
 from torch import nn
 
-from attn_src import benchmark, block_bytes, count_ops
+from attn_src import benchmark_many, block_bytes, count_ops
 from attn_src._ops import BLOCK_BYTES
 from attn_src.blog import BlogCA, BlogCBAM, BlogECA, BlogSE, to_attn_src
 from attn_src.timing import Timing
@@ -112,19 +113,20 @@ def peak_extra_memory(module: nn.Module, x: torch.Tensor) -> float:
 
 def paired(modules: list[nn.Module], x: torch.Tensor, backward: bool, threads: int,
            min_run_time: float, rounds: int = ROUNDS) -> list[list[Timing]]:
-    """Time the modules in alternating rounds: for each module, its timing in every round.
+    """Time the modules together (``benchmark_many``) in several rounds: for each module, its timing in every round.
 
-    Whichever runs first in a process is slowed by the memory it is the first to touch, and where a
-    tensor lands in memory changes how it shares the caches; alternating the order and taking a fresh
-    copy of ``x`` every round spreads both effects over all the modules.
+    Within a round the modules take turns block by block, so a speed-up compares them on the same
+    moments of the machine. Whichever runs first in a process is slowed by the memory it is the first
+    to touch, and where a tensor lands in memory changes how it shares the caches; each round starts
+    from a fresh copy of ``x``, with the modules in the opposite order to the round before.
     """
     runs: list[list[Timing]] = [[] for _ in modules]
-    order = list(range(len(modules)))
     for i in range(rounds):
-        fresh = x.clone()
-        for j in order if i % 2 == 0 else order[::-1]:
-            runs[j].append(benchmark(modules[j], fresh, backward=backward, num_threads=threads,
-                                     min_run_time=min_run_time, repeats=5))
+        order = list(range(len(modules))) if i % 2 == 0 else list(range(len(modules)))[::-1]
+        timings = benchmark_many([modules[j] for j in order], x.clone(), backward=backward, num_threads=threads,
+                                 min_run_time=min_run_time, repeats=5)
+        for j, timing in zip(order, timings):
+            runs[j].append(timing)
     return runs
 
 

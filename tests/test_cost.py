@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 import contextlib
+import statistics
+import time
 
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from attn_src import CBAM, ECA, SE, CoordAttention, benchmark, count_ops, opcount, stat, torchstat_report
+from attn_src import CBAM, ECA, SE, CoordAttention, benchmark, benchmark_many, count_ops, opcount, stat, torchstat_report
 from attn_src.cbam import ChannelAttention, SpatialAttention
 from attn_src.opcount import Cost, closed_form, side_by_side
 from attn_src.timing import Timing
@@ -472,6 +474,80 @@ def test_benchmark_reports_medians_and_their_ratio(backward, clock):
 def test_benchmark_rejects_bad_arguments(args, kwargs, error, message):
     with pytest.raises(error) as info:
         benchmark(*args, **kwargs)
+    assert message in str(info.value)
+
+
+class _Recorder(nn.Module):
+    """Appends its name to ``calls`` on every forward, after sleeping ``seconds`` (one call per timed block)."""
+
+    def __init__(self, name: str, calls: list[str], seconds: float = 0.0) -> None:
+        super().__init__()
+        self.name, self.calls, self.seconds = name, calls, seconds
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(self.seconds)
+        self.calls.append(self.name)
+        return x
+
+
+def _collapsed(calls: list[str]) -> list[str]:
+    """``calls`` with runs of the same name counted once (a timed block calls its module several times)."""
+    return [name for i, name in enumerate(calls) if i == 0 or calls[i - 1] != name]
+
+
+def test_benchmark_many_takes_turns_starting_with_a_different_module_each_cycle():
+    calls: list[str] = []
+    modules = [_Recorder(name, calls, seconds=0.003) for name in "ABC"]
+    timings = benchmark_many(modules, torch.ones(2), repeats=3, min_run_time=1e-6)
+    warm_up = ["A", "B", "C"]
+    cycles = ["A", "B", "C", "B", "C", "A", "C", "A", "B"]
+    assert _collapsed(calls) == warm_up + cycles
+    assert [len(t.times) for t in timings] == [3, 3, 3]
+
+
+def test_benchmark_many_gives_each_module_its_own_times_and_one_shared_copy():
+    calls: list[str] = []
+    slow, fast = _Recorder("slow", calls, seconds=0.004), _Recorder("fast", calls)
+    for modules in ([slow, fast], (fast, slow)):
+        timings = benchmark_many(modules, torch.ones(3, 4), repeats=2, min_run_time=1e-6)
+        assert [t.median for t in timings] == [statistics.median(t.times) for t in timings]
+        by_name = dict(zip([m.name for m in modules], timings))
+        assert by_name["slow"].median > 0.004 > by_name["fast"].median
+        assert timings[0].copy_times == timings[1].copy_times and len(timings[0].copy_times) == 2
+        assert timings[0].copy_median == timings[1].copy_median == statistics.median(timings[0].copy_times)
+        assert all(t.shape == (3, 4) and t.backward is False for t in timings)
+
+
+def test_benchmark_many_runs_min_run_time_per_module():
+    modules = [nn.Identity(), nn.Identity(), nn.Identity()]
+    start = time.perf_counter()
+    benchmark_many(modules, torch.ones(2), repeats=1, min_run_time=0.02)
+    assert time.perf_counter() - start >= 3 * 0.02
+
+
+def test_benchmark_many_of_one_module_is_benchmark():
+    torch.manual_seed(0)
+    module, x = SE(8, reduction=2), torch.randn(2, 8, 4, 4)
+    [t] = benchmark_many([module], x, backward=True, repeats=2, min_run_time=0.01)
+    assert t.backward is True and len(t.times) == len(t.copy_times) >= 2
+    assert all(p.grad is None for p in module.parameters()), "benchmark_many accumulated gradients into the module"
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, message",
+    [
+        ((nn.ReLU(), torch.ones(1)), {}, TypeError,
+         "modules must be a non-empty list or tuple of torch.nn.Module, got ReLU()"),
+        (([], torch.ones(1)), {}, TypeError, "modules must be a non-empty list or tuple of torch.nn.Module, got []"),
+        (([nn.ReLU(), "SE"], torch.ones(1)), {}, TypeError, "modules[1] must be a torch.nn.Module, got str"),
+        (([nn.ReLU()], [1.0]), {}, TypeError, "x must be a torch.Tensor, got list"),
+        (([nn.ReLU()], torch.ones(1)), {"repeats": 0}, ValueError, "repeats must be an int >= 1, got 0"),
+        (([nn.ReLU()], torch.ones(1)), {"clock": "gpu"}, ValueError, "clock must be one of 'wall', 'cpu', got 'gpu'"),
+    ],
+)
+def test_benchmark_many_rejects_bad_arguments(args, kwargs, error, message):
+    with pytest.raises(error) as info:
+        benchmark_many(*args, **kwargs)
     assert message in str(info.value)
 
 
