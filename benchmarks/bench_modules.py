@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             columns = ["counted", *columns]
         else:
             columns += [c for c in table.columns if c.startswith("peak")]
-        print(f"\n{title}\n" + table[columns].to_string(float_format=lambda v: f"{v:.2f}"))
+        print(f"\n{title}\n" + table[columns].to_string(sparsify=False, float_format=lambda v: f"{v:.2f}"))
     speedups = [c for c in table.columns if " x " in c and not c.endswith("range")]
     slower = table[(table[speedups] < 1).any(axis=1)]
     if len(slower):
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         spread = pd.DataFrame({c: slower[c].map("{:.2f}".format) + " (" + slower[f"{c} range"] + ")"
                                for c in speedups})
         print(f"\nspeed-up below 1 somewhere (middle round, and lowest-highest of the {ROUNDS} rounds):\n"
-              + spread.to_string())
+              + spread.to_string(sparsify=False))
     return 0
 
 
