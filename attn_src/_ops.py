@@ -26,8 +26,8 @@ def _tracked(*tensors: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
-def mean_pool(x: torch.Tensor, dim: int | tuple[int, ...]) -> torch.Tensor:
-    """Mean of ``x`` over ``dim`` (dropped): ``x.mean(dim)``, or with gradients a sum divided by the count.
+def mean_pool(x: torch.Tensor, dim: int | tuple[int, ...], keepdim: bool = False) -> torch.Tensor:
+    """Mean of ``x`` over ``dim``: ``x.mean(dim, keepdim)``, or with gradients a sum divided by the count.
 
     Without gradients, ``x.mean`` is one operation. With gradients the two routes differ in their
     backward: ``mean``'s divides the broadcast gradient by the count, which writes a full-size
@@ -35,9 +35,9 @@ def mean_pool(x: torch.Tensor, dim: int | tuple[int, ...]) -> torch.Tensor:
     result. In forward + backward that saves one full-size write per pooling (SE: about 1.4x faster).
     """
     if not _tracked(x):
-        return x.mean(dim=dim)
+        return x.mean(dim=dim, keepdim=keepdim)
     dims = (dim,) if isinstance(dim, int) else dim
-    return x.sum(dim=dims) / math.prod(x.shape[d] for d in dims)
+    return x.sum(dim=dims, keepdim=keepdim) / math.prod(x.shape[d] for d in dims)
 
 
 def channel_mean(x: torch.Tensor) -> torch.Tensor:
@@ -51,7 +51,7 @@ def channel_mean(x: torch.Tensor) -> torch.Tensor:
     """
     n, c, h, w = x.shape
     if _tracked(x):
-        return mean_pool(x, dim=1).unsqueeze(1)
+        return mean_pool(x, dim=1, keepdim=True)
     return torch.matmul(x.new_full((1, c), 1.0 / c), x.reshape(n, c, h * w)).view(n, 1, h, w)
 
 

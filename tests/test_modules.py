@@ -328,15 +328,19 @@ def test_max_pool_runs_two_stages_only_where_the_dimension_splits_into_groups():
     assert amax_calls(torch.randn(2, 4 * GROUPS, 3, 4 * GROUPS), 3) == 1  # innermost: already fast
 
 
+@pytest.mark.parametrize("keepdim", [False, True])
 @pytest.mark.parametrize("dim", [(2, 3), 2, 3, 1])
-def test_mean_pool_is_the_mean_forward_and_backward(dim):
+def test_mean_pool_is_the_mean_forward_and_backward(dim, keepdim):
     from attn_src._ops import mean_pool
 
     torch.manual_seed(13)
     x1 = torch.randn(2, 6, 5, 7, dtype=torch.float64, requires_grad=True)
     x2 = x1.detach().clone().requires_grad_()
-    weights = torch.randn_like(x1.mean(dim=dim))
-    got, expected = mean_pool(x1, dim), x2.mean(dim=dim)
+    weights = torch.randn_like(x1.mean(dim=dim, keepdim=keepdim))
+    got, expected = mean_pool(x1, dim, keepdim), x2.mean(dim=dim, keepdim=keepdim)
+    assert got.shape == expected.shape
+    with torch.no_grad():
+        assert mean_pool(x1, dim, keepdim).shape == expected.shape
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
     (got * weights).sum().backward()
     (expected * weights).sum().backward()
@@ -396,6 +400,9 @@ def test_channel_mean_is_the_mean_over_channels_with_and_without_gradients():
     tracked = x.clone().requires_grad_()
     out = channel_mean(tracked)
     assert out.shape == (3, 1, 5, 7) and out.requires_grad
+    # one sum with keepdim, divided by C: no unsqueeze step, in either pass
+    assert type(out.grad_fn).__name__ == "DivBackward0"
+    assert type(out.grad_fn.next_functions[0][0]).__name__ == "SumBackward1"
     torch.testing.assert_close(out.detach(), expected, rtol=1e-12, atol=1e-12)
     weights = torch.randn_like(expected)
     (out * weights).sum().backward()
