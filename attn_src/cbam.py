@@ -58,9 +58,11 @@ class ChannelAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """``M_c(x)``, shaped (N, C, 1, 1)."""
         check_input(x, self.channels)
-        # AvgPool, MaxPool over H, W: (N, C), (N, C, 1); pooled reads each image from memory once for both
+        # AvgPool, MaxPool over H, W, each (N, C): pooled reads each image from memory once for both
         avg, peak = pooled(x.flatten(2), partial(mean_pool, dim=2), partial(max_pool, dim=2))
-        return torch.sigmoid(self.mlp(avg) + self.mlp(peak.squeeze(2)))[:, :, None, None]
+        # The shared MLP runs once, on both descriptors stacked as 2N rows (one call instead of two)
+        from_avg, from_max = self.mlp(torch.cat([avg, peak])).chunk(2)
+        return torch.sigmoid(from_avg + from_max)[:, :, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
@@ -93,8 +95,8 @@ class SpatialAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """``M_s(x)``, shaped (N, 1, H, W)."""
         check_4d(x)
-        avg = channel_mean(x)                # AvgPool across channels: (N, 1, H, W)
-        peak = max_pool(x, dim=1)            # MaxPool across channels: (N, 1, H, W)
+        avg = channel_mean(x)                    # AvgPool across channels: (N, 1, H, W)
+        peak = max_pool(x, dim=1, keepdim=True)  # MaxPool across channels: (N, 1, H, W)
         pooled = torch.cat([peak, avg] if self.max_first else [avg, peak], dim=1)
         return torch.sigmoid(self.norm(self.conv(pooled)))
 

@@ -239,7 +239,7 @@ _POOL_OPS = {
     "amax across C": lambda x: x.amax(dim=1, keepdim=True),
     "max across C, with indices": lambda x: torch.max(x, dim=1, keepdim=True)[0],
     # attn_src's own route for the last one (without gradients): amax over 8 groups of channels first
-    "amax across C, in two stages": lambda x: max_pool(x, dim=1),
+    "amax across C, in two stages": lambda x: max_pool(x, dim=1, keepdim=True),
 }
 POOL_OPS = tuple(_POOL_OPS)
 

@@ -472,8 +472,10 @@ def _se_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 def _channel_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     """CBAM's M_c, with P = N C H W and r' = C // r: the mean over H, W (P FLOPs) and the
-    maximum (``amax`` of ``x.flatten(2)``, a view: P FLOPs), the shared MLP on each descriptor
-    (linear C->r', in-place ReLU, linear r'->C), their sum (N C), sigmoid (N C), ``x * gate`` (P).
+    maximum (``amax`` of ``x.flatten(2)``, a view: P FLOPs), ``cat`` of the two descriptors
+    (2 N C moved), the shared MLP once on those 2N rows (linear C->r', in-place ReLU, linear
+    r'->C: each weight read once), the sum of its two halves (views; N C), sigmoid (N C),
+    ``x * gate`` (P).
 
     FLOPs = 3P + 2 (4 N C r' + N r') + 2 N C (+ 2 (N r' + N C) with biases). Where the batch
     spans several blocks of :func:`~attn_src._ops.pooled`, the two pooled descriptors are
@@ -482,9 +484,9 @@ def _channel_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     takes ``max`` with indices instead of ``amax``.)"""
     p, hid = n * c * h * w, m.mlp[0].out_features
     bias = m.mlp[0].bias is not None
-    mlp = _matmul(e, n, c, hid, bias) + _elementwise(e, n * hid, n * hid) + _matmul(e, n, hid, c, bias)
-    return (_reduction(e, p, n * c) + _reduction(e, p, n * c) + _pooled_cat(e, n, c, h, w, c, c) + mlp + mlp
-            + _elementwise(e, n * c, n * c, n * c) + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
+    mlp = _matmul(e, 2 * n, c, hid, bias) + _elementwise(e, 2 * n * hid, 2 * n * hid) + _matmul(e, 2 * n, hid, c, bias)
+    return (_reduction(e, p, n * c) + _reduction(e, p, n * c) + _pooled_cat(e, n, c, h, w, c, c) + _move(e, 2 * n * c)
+            + mlp + _elementwise(e, n * c, n * c, n * c) + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
 
 
 def _spatial_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:

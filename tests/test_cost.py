@@ -72,8 +72,17 @@ def test_stat_shows_torchstat_blind_spots():
     eca = stat(ECA(64), [64, 8, 8])  # a Conv1d and functional code only
     assert eca.loc["total", "MAdd"] == 0 and eca.loc["total", "Flops"] == 0
     assert eca.attrs["unsupported"] == ["Conv1d"]
+    from attn_src.blog import BlogCBAM
+
+    blog = stat(BlogCBAM(64, reduction=16).eval(), [64, 8, 8])
+    assert blog.loc["channel_gate.squeeze", "calls"] == 2  # the shared MLP runs twice, torchstat reports one call
+    assert blog.loc["channel_gate.squeeze", "MAdd"] == 4 * (2 * 64 - 1)
+    # attn_src runs it once on both descriptors stacked (2 rows): torchstat's Linear MAdd formula
+    # counts one row, its Flops formula both
     cbam = stat(CBAM(64).eval(), [64, 8, 8])
-    assert cbam.loc["channel.mlp.0", "calls"] == 2  # the shared MLP runs twice, torchstat reports one call
+    assert cbam.loc["channel.mlp.0", "calls"] == 1
+    assert cbam.loc["channel.mlp.0", "MAdd"] == 4 * (2 * 64 - 1)
+    assert cbam.loc["channel.mlp.0", "Flops"] == 2 * 64 * 4
 
 
 def test_stat_runs_the_blog_posts_calls_silently():
@@ -356,7 +365,7 @@ def test_by_op_and_by_module_add_up_to_the_totals():
         assert table["bytes_read"].sum() == r.bytes_read
         assert table["bytes_written"].sum() == r.bytes_written
         assert table["calls"].sum() == len(r.calls())
-    assert r.by_op().loc["aten.addmm.default", "calls"] == 4  # the shared MLP: 2 linears x 2 descriptors
+    assert r.by_op().loc["aten.addmm.default", "calls"] == 2  # the shared MLP: 2 linears, once on both descriptors
     assert r.by_module().loc["spatial.conv", "macs"] == 2 * 6 * 6 * 2 * 7 * 7
     assert list(r.by_op().columns) == ["calls", "rule", "flops", "macs", "bytes_read", "bytes_written"]
     assert "0x" not in repr(r)

@@ -130,6 +130,35 @@ def test_eca_matches_a_hand_computation():
     np.testing.assert_allclose(eca(x)[0].detach().numpy(), expected, rtol=1e-12)
 
 
+def test_channel_attention_matches_a_hand_computation_forward_and_backward():
+    """Eq. 2 with numpy: the MLP applied to each descriptor of each image separately and the two summed
+    (the module runs it once on the 2N stacked rows); the gradients agree with autograd's of Eq. 2
+    written the plain way (two MLP calls)."""
+    torch.manual_seed(5)
+    ca = ChannelAttention(6, reduction=2).double()
+    x = torch.randn(3, 6, 4, 5, dtype=torch.float64, requires_grad=True)
+    w1, b1 = ca.mlp[0].weight.detach().numpy(), ca.mlp[0].bias.detach().numpy()
+    w2, b2 = ca.mlp[2].weight.detach().numpy(), ca.mlp[2].bias.detach().numpy()
+
+    def mlp(z):
+        return w2 @ np.maximum(w1 @ z + b1, 0.0) + b2
+
+    u = x.detach().numpy()
+    expected = np.stack([sigmoid(mlp(u[i].mean(axis=(1, 2))) + mlp(u[i].max(axis=(1, 2)))) for i in range(3)])
+    gate = ca.gate(x)
+    assert gate.shape == (3, 6, 1, 1)
+    np.testing.assert_allclose(gate.detach().numpy()[:, :, 0, 0], expected, rtol=1e-12)
+
+    plain_x = x.detach().clone().requires_grad_()
+    plain = torch.sigmoid(ca.mlp(plain_x.mean(dim=(2, 3))) + ca.mlp(plain_x.amax(dim=(2, 3))))[:, :, None, None]
+    weights = torch.randn(3, 6, 1, 1, dtype=torch.float64)
+    params = list(ca.parameters())
+    got = torch.autograd.grad((gate * weights).sum(), [x, *params])
+    want = torch.autograd.grad((plain * weights).sum(), [plain_x, *params])
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+
+
 def test_spatial_attention_matches_a_hand_computation():
     """A 1x1 kernel: the gate at (i, j) is sigmoid(a * max_c + b * mean_c) (max first, no BatchNorm)."""
     sa = SpatialAttention(kernel_size=1, norm=False).double()
@@ -290,8 +319,9 @@ def test_torch_export_reproduces_every_module():
         torch.testing.assert_close(exported.module()(x), module(x), rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("keepdim", [False, True])
 @pytest.mark.parametrize("shape", [(2, 8, 5, 6), (2, 32, 7, 7), (3, 24, 16, 8), (1, 12, 3, 40), (2, 64, 1, 1)])
-def test_cbam_max_pool_gives_the_same_values_with_and_without_gradients(shape):
+def test_cbam_max_pool_gives_the_same_values_with_and_without_gradients(shape, keepdim):
     """max_pool takes `max` with indices when a gradient is needed and `amax` otherwise, in two stages
     across a non-innermost dimension that splits into GROUPS groups (32, 24, 64 channels; not 8 or 12)."""
     from attn_src._ops import max_pool
@@ -300,11 +330,11 @@ def test_cbam_max_pool_gives_the_same_values_with_and_without_gradients(shape):
     x[:, :, 0] = 0.0  # ties: every channel equal at the first row
     for dim in (1, 2, 3, -1):
         with torch.no_grad():
-            fast = max_pool(x, dim)
-        tracked = max_pool(x.clone().requires_grad_(), dim)
+            fast = max_pool(x, dim, keepdim)
+        tracked = max_pool(x.clone().requires_grad_(), dim, keepdim)
         assert tracked.requires_grad
         torch.testing.assert_close(tracked.detach(), fast, rtol=0, atol=0)
-        torch.testing.assert_close(fast, x.amax(dim=dim, keepdim=True), rtol=0, atol=0)
+        torch.testing.assert_close(fast, x.amax(dim=dim, keepdim=keepdim), rtol=0, atol=0)
 
 
 def test_max_pool_runs_two_stages_only_where_the_dimension_splits_into_groups():
