@@ -55,6 +55,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from ._ops import GROUPS, images_per_block
+from .coord import PRODUCT_POOL_MAX
 
 __all__ = ["Cost", "OpCount", "closed_form", "count_ops", "side_by_side"]
 
@@ -532,19 +533,25 @@ def _eca_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 def _coord_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     """Coordinate Attention, hidden width m', L = H + W:
-    mean over W and over H (P each), cat (N C L moved), 1x1 conv C->m' on N m' L outputs,
+    mean over W and over H (P each), cat (N C L moved), or where L <= ``PRODUCT_POOL_MAX`` instead
+    of these three, one product ``x.flatten(2) @ P`` ((N C) x (H W) by (H W) x L: P L MACs, reading x and
+    the H W L entries of P), then a 1x1 conv C->m' on N m' L outputs,
     BatchNorm (eval, 2 per element), activation (N m' L), 1x1 convs m'->C on the H and W parts,
     two sigmoids (N C H, N C W), then ``x * g_h`` (P) and ``* g_w`` (P, in place: the same
     bytes as out of place, one buffer fewer). Where the batch spans several blocks of
     :func:`~attn_src._ops.pooled`, the means are concatenated from their blocks: N C L more moved.
 
-    FLOPs = 2P + 2 N m' L C (+ N m' L) + 2 N m' L + N m' L + 2 N C m' L (+ N C L) + N C L + 2P,
-    the terms in parentheses with biases."""
+    FLOPs = 2P (2 P L by the product) + 2 N m' L C (+ N m' L) + 2 N m' L + N m' L + 2 N C m' L (+ N C L)
+    + N C L + 2P, the terms in parentheses with biases."""
     p, hid, length = n * c * h * w, m.transform.out_channels, h + w
     bias = m.transform.bias is not None
     to_c = c if bias else 0
-    return (_reduction(e, p, n * c * h) + _reduction(e, p, n * c * w) + _pooled_cat(e, n, c, h, w, c * h, c * w)
-            + _move(e, n * c * length)
+    if length <= PRODUCT_POOL_MAX:
+        pool = _matmul(e, n * c, h * w, length, bias=False)
+    else:
+        pool = (_reduction(e, p, n * c * h) + _reduction(e, p, n * c * w)
+                + _pooled_cat(e, n, c, h, w, c * h, c * w) + _move(e, n * c * length))
+    return (pool
             + _conv(e, n * c * length, n * hid * length, hid * c, c, hid if bias else 0)
             + _batch_norm_eval(e, n * hid * length, hid) + _elementwise(e, n * hid * length, n * hid * length)
             + _conv(e, n * hid * h, n * c * h, c * hid, hid, to_c) + _elementwise(e, n * c * h, n * c * h)

@@ -126,7 +126,8 @@ def test_max_pool_and_mean_pool_agree_with_pooled_on_cbam_descriptors(blocks_of)
     torch.testing.assert_close(peak, x.amax(dim=(2, 3)), rtol=0, atol=0)
 
 
-SHAPES = [(5, 32, 7, 5), (3, 64, 8, 8), (2, 16, 1, 1)]
+# (3, 16, 12, 10): H + W > 20, where CA pools by blocks of means rather than by one matrix product
+SHAPES = [(5, 32, 7, 5), (3, 64, 8, 8), (2, 16, 1, 1), (3, 16, 12, 10)]
 BLOG = {"cbam": blog.BlogCBAM, "ca": blog.BlogCA, "se": blog.BlogSE, "eca": blog.BlogECA}
 
 
@@ -151,7 +152,7 @@ def test_without_gradients_block_by_block_the_same_function_as_the_blog_listing(
 @pytest.mark.parametrize("module", [CBAM(32), CoordAttention(32)], ids=["CBAM", "CA"])
 def test_block_by_block_reads_its_input_and_writes_only_its_output(module, blocks_of):
     torch.manual_seed(5)
-    x = torch.randn(3, 32, 6, 7)
+    x = torch.randn(3, 32, 6, 17)  # H + W > 20: CA pools by blocks too
     saved = x.clone()
     blocks_of(1, x.shape)
     module.eval()

@@ -176,7 +176,8 @@ def assert_matches_closed_form(module: nn.Module, shape: tuple[int, ...]) -> Non
             f"update its closed form in attn_src/opcount.py. Ops now:\n{counted.by_op().to_string()}")
 
 
-SHAPES = [(2, 32, 9, 11), (1, 32, 7, 7), (3, 32, 1, 5), (1, 32, 16, 4)]
+# CA pools maps with H + W <= 20 by a matrix product, larger ones by two means: both are covered
+SHAPES = [(2, 32, 9, 11), (1, 32, 7, 7), (3, 32, 1, 5), (1, 32, 16, 4), (2, 32, 12, 10), (1, 32, 3, 24)]
 MODULES = {
     "SE": lambda: SE(32),
     "SE-nobias-r4": lambda: SE(32, reduction=4, bias=False),
@@ -208,8 +209,8 @@ def test_count_ops_equals_closed_form_block_by_block(name, images, monkeypatch):
     count the concatenated pooled blocks and the weights each block reads again."""
     import attn_src._ops as ops
 
-    shape = (5, 32, 9, 11)
-    monkeypatch.setattr(ops, "BLOCK_BYTES", images * 32 * 9 * 11 * 4)
+    shape = (5, 32, 9, 13)  # H + W > 20: CA pools by blocks of means, not by one matrix product
+    monkeypatch.setattr(ops, "BLOCK_BYTES", images * 32 * 9 * 13 * 4)
     assert len(ops.batch_blocks(torch.zeros(shape))) == -(-5 // images)
     assert_matches_closed_form(MODULES[name]().eval(), shape)
 
