@@ -27,7 +27,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from ._ops import channel_mean, gated, max_pool, mean_pool, pooled, rescale
+from ._ops import _tracked, channel_mean, gated, max_pool, mean_pool, pooled, rescale
 from ._validate import check_4d, check_bool, check_input, check_int, check_odd_kernel, hidden_width
 
 
@@ -98,6 +98,10 @@ class SpatialAttention(nn.Module):
         avg = channel_mean(x)                    # AvgPool across channels: (N, 1, H, W)
         peak = max_pool(x, dim=1, keepdim=True)  # MaxPool across channels: (N, 1, H, W)
         pooled = torch.cat([peak, avg] if self.max_first else [avg, peak], dim=1)
+        if _tracked(pooled):
+            # oneDNN differentiates a conv with 2 input channels about 3x faster channels-last
+            # (same values, another memory order); its forward is faster in the usual order.
+            pooled = pooled.contiguous(memory_format=torch.channels_last)
         return torch.sigmoid(self.norm(self.conv(pooled)))
 
     @property

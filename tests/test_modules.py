@@ -181,6 +181,30 @@ def test_max_first_swaps_the_two_input_channels_of_the_spatial_conv():
     torch.testing.assert_close(official(x), paper(x), rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("grad", [True, False])
+def test_spatial_conv_input_is_channels_last_only_while_autograd_records(grad):
+    """Channels-last speeds up the conv's backward only; values and gradients are those of the usual order."""
+    torch.manual_seed(3)
+    sa = SpatialAttention(norm=False).double()
+    layouts = []
+    sa.conv.register_forward_pre_hook(
+        lambda _, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last)
+                                       and not args[0].is_contiguous()))
+    x = torch.randn(2, 8, 10, 10, dtype=torch.float64, requires_grad=grad)
+    gate = sa.gate(x)
+    assert layouts == [grad]
+    plain_x = x.detach().clone().requires_grad_(grad)
+    pooled = torch.cat([plain_x.amax(1, keepdim=True), plain_x.mean(1, keepdim=True)], dim=1)
+    plain = torch.sigmoid(F.conv2d(pooled, sa.conv.weight, padding=3))
+    torch.testing.assert_close(gate, plain, rtol=1e-12, atol=1e-12)
+    if grad:
+        weights = torch.randn_like(plain)
+        got = torch.autograd.grad((gate * weights).sum(), [x, sa.conv.weight])
+        want = torch.autograd.grad((plain * weights).sum(), [plain_x, sa.conv.weight])
+        for g, w in zip(got, want):
+            torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
+
+
 def test_cbam_is_channel_then_spatial():
     torch.manual_seed(4)
     cbam = CBAM(32, reduction=4)
