@@ -8,7 +8,9 @@ module's time is made of (see the costs chapter and ``benchmarks/``).
 its input several times (CA's two means, then two multiplies; CBAM's four poolings and two
 multiplies) reads it from main memory each time when the input is larger than the cache. Without
 autograd they take the batch a block of images at a time (:func:`batch_blocks`): the first pass
-over a block brings it into the cache and the next passes find it there.
+over a block brings it into the cache and the next passes find it there, on a CPU whose cache keeps
+what a core has read once (how much it keeps differs between CPUs: the comparison chapter asks the
+cache directly, and ``benchmarks/README.md`` gives the figures of two machines).
 """
 from __future__ import annotations
 
