@@ -91,7 +91,7 @@ def test_stored_outputs_are_clean(path):
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
-#: Tag of a cell whose output is a trained network's result (see the README, "Tests").
+#: Tag of a cell whose output is a trained network's result (README, "What nbval does not compare").
 TRAINED = "trained-result"
 TRAINS = re.compile(r"\b(fit|compare)\(")
 
