@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from tests.benchmark_scripts import load
 
@@ -58,3 +59,27 @@ def test_benchmark_takes_the_block_size_it_is_given(bench, capsys, monkeypatch):
     assert "blocks of 960 bytes" in capsys.readouterr().out
     assert seen and set(seen) == {960}
     assert ops.BLOCK_BYTES == 4 * 2**20
+
+
+@pytest.mark.parametrize("shape, pooling_rows", [((2, 16, 6, 5), False), ((2, 16, 12, 10), True)])
+def test_passes_prints_each_pass_their_sum_and_both_orders(capsys, shape, pooling_rows):
+    """passes.py: a row per full-size pass of CA and CBAM, their sum, the module whole and in blocks.
+    The two means inside ``coordinate_pool`` get rows of their own where it takes means (H + W > 20)."""
+    passes = load("passes")
+    assert passes.main(["--shape", *map(str, shape), "--threads", "1", "--min-run-time", "0.001",
+                        "--default-malloc"]) == 0
+    out = capsys.readouterr().out
+    assert f"1 thread(s), float32, default malloc, input {'x'.join(map(str, shape))}" in out
+    sections = out.split("\n\n")[1:]
+    assert [s.split()[0] for s in sections] == ["CA", "CBAM"]
+    x = torch.zeros(shape)
+    for section, name, listed in zip(sections, ["CoordAttention", "CBAM"],
+                                     [passes.ca_passes(x), passes.cbam_passes(x)]):
+        rows = {line[:-8].strip(): float(line[-6:]) for line in section.splitlines()[1:]}
+        parts = {label for label in rows if label.startswith("of which")}
+        assert bool(parts) == (pooling_rows and name == "CoordAttention")
+        assert list(rows)[:len(listed)] == list(listed)
+        assert rows["sum of the passes"] == pytest.approx(sum(rows[label] for label in listed), abs=0.005 * len(listed))
+        assert {f"{name}, whole batch", f"{name}, blocks of {4 * 2**20} bytes"} <= set(rows)
+        assert all(0 < v < float("inf") for v in rows.values())
+
