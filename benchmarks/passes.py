@@ -78,8 +78,8 @@ def ca_passes(x: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Tenso
 
 def ca_pooling(x: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
     """The two means inside ``coordinate_pool`` on maps where it takes means (H + W > 20), each alone."""
-    return {"  of which z^h: mean over W": lambda x: mean_pool(x, dim=3),
-            "  of which z^w: mean over H": lambda x: mean_pool(x, dim=2)}
+    return {"of which z^h: mean over W": lambda x: mean_pool(x, dim=3),
+            "of which z^w: mean over H": lambda x: mean_pool(x, dim=2)}
 
 
 def cbam_passes(x: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
@@ -104,7 +104,7 @@ def table(name: str, module: nn.Module, passes: dict, parts: dict, x: torch.Tens
     with torch.no_grad():
         runs = paired(timed, x, False, threads, min_run_time)
     copies = [middle([t.copies for t in run]) for run in runs]
-    labels = [*passes, *parts]
+    labels = [*passes, *(f"  {label}" for label in parts)]  # the parts indented under the pass they make up
     rows = list(zip(labels, copies))
     rows.append(("sum of the passes", sum(copies[:len(passes)])))
     rows.append((f"{name}, whole batch", copies[-2]))
