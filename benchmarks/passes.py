@@ -41,28 +41,19 @@ from bench_modules import HEADLINE, keep_freed_memory, middle, paired  # noqa: E
 WHOLE = 2**40
 
 
-class Pass(nn.Module):
-    """One operation, ``function(x)``, timed as a module (taking the batch whole, as a plain implementation does)."""
-
-    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        super().__init__()
-        self.function = function
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with block_bytes(WHOLE):
-            return self.function(x)
-
-
 class InOrder(nn.Module):
-    """``module(x)`` with ``block_bytes(nbytes)``."""
+    """``function(x)`` (an operation or a module) with ``block_bytes(nbytes)``, timed as a module.
 
-    def __init__(self, module: nn.Module, nbytes: int) -> None:
+    A single pass is timed with ``nbytes=WHOLE``: over the whole batch, as a plain implementation runs it.
+    """
+
+    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor], nbytes: int) -> None:
         super().__init__()
-        self.module, self.nbytes = module, nbytes
+        self.function, self.nbytes = function, nbytes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with block_bytes(self.nbytes):
-            return self.module(x)
+            return self.function(x)
 
 
 def ca_passes(x: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
@@ -99,7 +90,7 @@ def cbam_passes(x: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Ten
 def table(name: str, module: nn.Module, passes: dict, parts: dict, x: torch.Tensor, threads: int,
           min_run_time: float) -> list[tuple[str, float]]:
     """Rows (label, copies) for one module: its passes, their sum, and the module in both orders."""
-    timed = [Pass(f) for f in (*passes.values(), *parts.values())]
+    timed = [InOrder(f, WHOLE) for f in (*passes.values(), *parts.values())]
     timed += [InOrder(module, WHOLE), InOrder(module, BLOCK_BYTES)]
     with torch.no_grad():
         runs = paired(timed, x, False, threads, min_run_time)
