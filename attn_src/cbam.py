@@ -22,14 +22,10 @@ one-to-one; ``max_first=False, norm=False, bias=False`` gives the blog's layout.
 """
 from __future__ import annotations
 
-from functools import partial
-
 import torch
 from torch import nn
 
-from ._ops import _tracked, channel_mean, gated, max_pool, mean_pool, pooled, rescale
 from ._validate import check_4d, check_bool, check_input, check_int, check_odd_kernel, hidden_width
-
 
 
 class ChannelAttention(nn.Module):
@@ -58,11 +54,9 @@ class ChannelAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """``M_c(x)``, shaped (N, C, 1, 1)."""
         check_input(x, self.channels)
-        # AvgPool, MaxPool over H, W, each (N, C): pooled reads each image from memory once for both
-        avg, peak = pooled(x.flatten(2), partial(mean_pool, dim=2), partial(max_pool, dim=2))
-        # The shared MLP runs once, on both descriptors stacked as 2N rows (one call instead of two)
-        from_avg, from_max = self.mlp(torch.cat([avg, peak])).chunk(2)
-        return torch.sigmoid(from_avg + from_max)[:, :, None, None]
+        from_avg = self.mlp(x.mean((2, 3)))  # MLP(AvgPool(F)): (N, C)
+        from_max = self.mlp(x.amax((2, 3)))  # MLP(MaxPool(F)), the same MLP: (N, C)
+        return torch.sigmoid(from_avg + from_max)[:, :, None, None]  # Eq. 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
@@ -95,20 +89,10 @@ class SpatialAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """``M_s(x)``, shaped (N, 1, H, W)."""
         check_4d(x)
-        avg = channel_mean(x)                    # AvgPool across channels: (N, 1, H, W)
-        peak = max_pool(x, dim=1, keepdim=True)  # MaxPool across channels: (N, 1, H, W)
-        pooled = torch.cat([peak, avg] if self.max_first else [avg, peak], dim=1)
-        if _tracked(pooled):
-            # oneDNN differentiates a conv with 2 input channels about 3x faster channels-last
-            # (same values, another memory order); its forward is faster in the usual order.
-            pooled = pooled.contiguous(memory_format=torch.channels_last)
-        return torch.sigmoid(self.norm(self.conv(pooled)))
-
-    @property
-    def uses_batch_statistics(self) -> bool:
-        """Whether an image's gate depends on the other images of the batch (a BatchNorm in training)."""
-        norm = self.norm
-        return isinstance(norm, nn.BatchNorm2d) and (norm.training or norm.running_mean is None)
+        avg = x.mean(1, keepdim=True)   # AvgPool across channels: (N, 1, H, W)
+        peak = x.amax(1, keepdim=True)  # MaxPool across channels: (N, 1, H, W)
+        maps = torch.cat([peak, avg] if self.max_first else [avg, peak], dim=1)  # (N, 2, H, W)
+        return torch.sigmoid(self.norm(self.conv(maps)))  # Eq. 3
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
@@ -143,8 +127,5 @@ class CBAM(nn.Module):
         self.spatial = SpatialAttention(kernel_size, norm=norm, max_first=max_first)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.spatial.uses_batch_statistics:  # M_s of one image needs the F' of the whole batch
-            refined = self.channel(x)                          # F'  = M_c(F) * F
-            return rescale(refined, self.spatial.gate(refined))  # F'' = M_s(F') * F'
-        # F' = M_c(F) * F, then F'' = M_s(F') * F': gated runs both on a block of images in cache
-        return gated(x, self.channel.gate, self.spatial.gate)
+        refined = self.channel(x)      # Eq. 1: F'  = M_c(F) * F
+        return self.spatial(refined)   # Eq. 1: F'' = M_s(F') * F'

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from ._ops import max_pool
 from ._validate import check_choice, check_input, check_positive_number
 from .cbam import CBAM, ChannelAttention, SpatialAttention
 from .probe import record_gates
@@ -238,8 +237,6 @@ _POOL_OPS = {
     "mean across C": lambda x: x.mean(dim=1, keepdim=True),
     "amax across C": lambda x: x.amax(dim=1, keepdim=True),
     "max across C, with indices": lambda x: torch.max(x, dim=1, keepdim=True)[0],
-    # attn_src's own route for the last one (without gradients): amax over 8 groups of channels first
-    "amax across C, in two stages": lambda x: max_pool(x, dim=1, keepdim=True),
 }
 POOL_OPS = tuple(_POOL_OPS)
 
@@ -249,8 +246,7 @@ class Pool(nn.Module):
 
     ``kind`` is one of :data:`POOL_OPS`: the same four results, each computed two ways, as the
     official code (``mean``, ``amax``) or the blog listing (adaptive pooling layers, ``torch.max``
-    that also returns the indices) compute them, and the maximum across C a third way, as this
-    package computes it without gradients (:func:`attn_src._ops.max_pool`).
+    that also returns the indices) compute them.
     """
 
     def __init__(self, kind: str) -> None:

@@ -1,8 +1,8 @@
 """Head to head: the tables of the comparison chapter, built from the tools, never typed in.
 
 - :func:`cost_table`: SE, CBAM, ECA and CA at the same input shapes: parameters, the complete
-  op count (:func:`attn_src.count_ops`), torchstat's count (:func:`attn_src.stat`), and the
-  bytes every op reads and writes.
+  op count (:func:`attn_src.count_ops`) beside its closed form, torch's ``FlopCounterMode`` and
+  torchstat's count (:func:`attn_src.stat`), and the bytes every op reads and writes.
 - :func:`measured_copies`: their measured time in copies of the input (:func:`attn_src.benchmark`),
   forward and forward + backward; machine-dependent, so chapters print it in ignored cells.
 - :func:`measured_functions`: the same for single operations (a reduction, a product), to see
@@ -17,50 +17,45 @@ from typing import Callable
 import pandas as pd
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from ._validate import check_bool, check_int, check_positive_number
-from .cbam import CBAM
-from .coord import CoordAttention
-from .eca import ECA
 from .models import mobilenet_v2, resnet50
-from .models.summary import PAPER_FIGURES, count_parameters
-from .opcount import count_ops
-from .se import SE
+from .models.summary import count_parameters
+from .opcount import closed_form, count_ops
+from .registry import MODULES
 from .timing import benchmark
 from .torchstat_report import stat
 
 __all__ = ["BACKBONES", "MODULES", "PAPER", "SHAPES", "backbone_grid", "cost_table", "measured_copies",
            "measured_functions"]
 
-#: The four modules with ``attn_src``'s defaults (the official code's), by the names the book uses.
-MODULES: dict[str, Callable[[int], nn.Module]] = {"SE": SE, "CBAM": CBAM, "ECA": ECA, "CA": CoordAttention}
-
 #: A large early-stage map and a small late-stage one: (N, C, H, W).
 SHAPES = ((8, 256, 56, 56), (32, 512, 7, 7))
 
-#: (network, attention) -> builder. ECA in ResNet-50 uses the official per-stage kernels; CA in
-#: MobileNetV2 goes on the hidden width (its official position), the others after the projection.
+#: (network, attention) -> builder. ECA in ResNet-50 uses the official per-stage kernels (and, in a
+#: row of its own, the kernels psi(C) gives); CA in MobileNetV2 goes on the hidden width (its official
+#: position), the others after the projection.
 BACKBONES: dict[tuple[str, str], Callable[[], nn.Module]] = {
     **{("ResNet-50", name): (lambda a=attention, o=options: resnet50(a, **o)) for name, attention, options in [
-        ("none", None, {}), ("SE", "se", {}), ("CBAM", "cbam", {}),
-        ("ECA", "eca", {"kernel_size": [3, 5, 5, 7]}), ("CA", "ca", {})]},
+        ("none", None, {}), ("SE", "se", {}), ("SE, no FC biases", "se", {"bias": False}), ("CBAM", "cbam", {}),
+        ("ECA", "eca", {"kernel_size": [3, 5, 5, 7]}), ("ECA, k = psi(C)", "eca", {}), ("CA", "ca", {})]},
     **{("MobileNetV2", name): (lambda a=attention: mobilenet_v2(a)) for name, attention in [
         ("none", None), ("SE", "se"), ("CBAM", "cbam"), ("ECA", "eca"), ("CA", "ca")]},
 }
 
-#: The figures the papers print for each (network, attention), as in ``PAPER_FIGURES``:
-#: (params in M, GMACs, bib key, source).
-#: Missing: the paper gives no figure for that configuration. The MobileNetV2 + SE / CBAM figures are
-#: the CA paper's comparison, also in its official README.
+#: The figures the papers print for each (network, attention): (params in M, multiply-adds in G,
+#: bib key, where). Missing: the paper gives no figure for that configuration. The MobileNetV2 + SE /
+#: CBAM figures are the CA paper's comparison, also in its official README.
 PAPER: dict[tuple[str, str], tuple[float, float, str, str]] = {
-    ("ResNet-50", "none"): PAPER_FIGURES["ResNet-50"],
-    ("ResNet-50", "SE"): PAPER_FIGURES["SE-ResNet-50 (FC biases)"],
-    ("ResNet-50", "CBAM"): PAPER_FIGURES["CBAM-ResNet-50"],
-    ("ResNet-50", "ECA"): PAPER_FIGURES["ECA-ResNet-50, k = [3, 5, 5, 7]"],
-    ("MobileNetV2", "none"): PAPER_FIGURES["MobileNetV2 1.0"],
+    ("ResNet-50", "none"): (25.56, 3.858, "woo2018cbam", "CBAM, Table 4"),
+    ("ResNet-50", "SE"): (28.09, 3.860, "woo2018cbam", "CBAM, Table 4"),
+    ("ResNet-50", "CBAM"): (28.09, 3.864, "woo2018cbam", "CBAM, Table 4"),
+    ("ResNet-50", "ECA"): (24.37, 3.86, "wang2020eca", "ECA, abstract; official README"),
+    ("MobileNetV2", "none"): (3.5, 0.300, "hou2021coordinate", "CA paper; official README"),
     ("MobileNetV2", "SE"): (3.89, 0.300, "hou2021coordinate", "CA paper; official README"),
     ("MobileNetV2", "CBAM"): (3.89, 0.300, "hou2021coordinate", "CA paper; official README"),
-    ("MobileNetV2", "CA"): PAPER_FIGURES["MobileNetV2 + CA"],
+    ("MobileNetV2", "CA"): (3.95, 0.310, "hou2021coordinate", "CA paper; official README"),
 }
 
 
@@ -93,16 +88,18 @@ def cost_table(shapes=SHAPES, modules: dict | None = None) -> pd.DataFrame:
     for the **whole batch** of the given shape, which is what a timing measures.
 
     Columns:
-        ``params``; ``FLOPs / image`` and ``MACs / image`` (:func:`attn_src.count_ops`: every aten
-        op; MACs are those of convolutions and matrix products); ``torchstat Flops / image`` and
-        ``torchstat MAdd / image`` (the ``total`` row of :func:`attn_src.stat`);
-        ``MB read`` and ``MB written`` (count_ops' bytes for the batch, 10^6 bytes);
-        ``copies (counted)`` (those bytes over one read and one write of the input);
-        ``aten calls`` (operators one forward runs, views included: each costs a fixed overhead).
+        ``params``; ``FLOPs / image`` (:func:`attn_src.count_ops`: every aten op), ``closed form``
+        (:func:`attn_src.opcount.closed_form`, derived by hand; empty for a module it has no formula
+        for) and ``MACs / image`` (those of convolutions and matrix products); ``FlopCounterMode``
+        (torch's own counter: convolutions and matrix products, 2 per MAC); ``torchstat Flops`` and
+        ``torchstat MAdd`` (the ``total`` row of :func:`attn_src.stat`); ``MB read`` and
+        ``MB written`` (count_ops' bytes for the batch, 10^6 bytes); ``copies (counted)`` (those
+        bytes over one read and one write of the input); ``aten calls`` (operators one forward
+        runs, views included: each costs a fixed overhead).
 
     Args:
         shapes: input shapes (N, C, H, W), float32.
-        modules: ``{name: factory(channels) -> nn.Module}``; default :data:`MODULES`.
+        modules: ``{name: factory(channels) -> nn.Module}``; default :data:`attn_src.MODULES`.
     """
     shapes, modules = _check_shapes(shapes), _check_modules(modules)
     rows = []
@@ -111,20 +108,29 @@ def cost_table(shapes=SHAPES, modules: dict | None = None) -> pd.DataFrame:
         for name, factory in modules.items():
             module = factory(shape[1]).eval()
             one, batch = count_ops(module, x[:1]), count_ops(module, x)
+            with torch.no_grad(), FlopCounterMode(display=False) as counter:
+                module(x[:1])
+            try:
+                form = closed_form(module, (1, *shape[1:])).flops
+            except TypeError:  # a module of the reader's own: no formula
+                form = None
             report = stat(module, list(shape[1:]))
             rows.append({
                 "module": name, "input": _label(shape),
                 "params": count_parameters(module),
                 "FLOPs / image": one.flops,
+                "closed form": form,
                 "MACs / image": one.macs,
-                "torchstat Flops / image": int(report.loc["total", "Flops"]),
-                "torchstat MAdd / image": int(report.loc["total", "MAdd"]),
+                "FlopCounterMode": int(counter.get_total_flops()),
+                "torchstat Flops": int(report.loc["total", "Flops"]),
+                "torchstat MAdd": int(report.loc["total", "MAdd"]),
                 "MB read": round(batch.bytes_read / 1e6, 2),
                 "MB written": round(batch.bytes_written / 1e6, 2),
                 "copies (counted)": round(batch.copies, 2),
                 "aten calls": len(batch.records),
             })
-    return pd.DataFrame(rows).set_index(["module", "input"])
+    table = pd.DataFrame(rows).set_index(["module", "input"])
+    return table.astype({"closed form": "Int64"})
 
 
 def measured_copies(shapes=SHAPES, modules: dict | None = None, *, backward: bool = True,
@@ -196,7 +202,8 @@ def measured_functions(functions: dict, shapes=SHAPES, *, repeats: int = 5, min_
 
 
 def backbone_grid(size: int = 224) -> pd.DataFrame:
-    """ResNet-50 and MobileNetV2, plain and with each module, next to the papers' figures.
+    """ResNet-50 and MobileNetV2, plain and with each module, next to the papers' figures: the book's one
+    table of backbones.
 
     One row per (network, attention) of :data:`BACKBONES`, counted on the ``meta`` device (shapes
     only, no weights) for one ``size`` x ``size`` image. Columns: ``params`` (exact),

@@ -19,62 +19,12 @@ delta. The blog listing uses ReLU, reduction 16, no floor and no biases.
 """
 from __future__ import annotations
 
-from functools import lru_cache, partial
-
 import torch
 from torch import nn
-from torch.utils._python_dispatch import _disable_current_modes
 
-from ._ops import _compiling, gated, mean_pool, pooled
-from ._validate import check_4d, check_bool, check_choice, check_input, check_int, hidden_width
+from ._validate import check_bool, check_choice, check_input, check_int, hidden_width
 
 ACTIVATIONS = ("hswish", "relu")
-
-#: Largest ``H + W`` that :func:`coordinate_pool` pools with one matrix product (see there).
-PRODUCT_POOL_MAX = 20
-
-
-def pooling_matrix(h: int, w: int, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
-    """The ``(H W) x (H + W)`` matrix ``P`` with ``x.flatten(2) @ P == [z^h, z^w]`` (Eqs. 4-5).
-
-    Both poolings are linear in ``x``. Position (i, j) is row ``i W + j`` of ``P``; it holds ``1/W``
-    in column ``i`` (it is one of the W terms of ``z^h(i)``) and ``1/H`` in column ``H + j`` (one of
-    the H terms of ``z^w(j)``): ``P = [I_H kron 1_W / W, 1_H kron I_W / H]``.
-    """
-    h, w = check_int("h", h), check_int("w", w)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
-    eye_h, eye_w = torch.eye(h, dtype=dtype, device=device), torch.eye(w, dtype=dtype, device=device)
-    ones_h, ones_w = torch.ones(h, 1, dtype=dtype, device=device), torch.ones(w, 1, dtype=dtype, device=device)
-    return torch.cat([torch.kron(eye_h, ones_w) / w, torch.kron(ones_h, eye_w) / h], dim=1)
-
-
-@lru_cache(maxsize=32)
-def _shared_pooling_matrix(h: int, w: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """:func:`pooling_matrix`, built once per size. Built outside any inference mode, so a backward
-    may save it, and outside any dispatch mode, so that op counters see the same forward every call."""
-    with torch.inference_mode(False), torch.no_grad(), _disable_current_modes():
-        return pooling_matrix(h, w, dtype, device)
-
-
-def coordinate_pool(x: torch.Tensor) -> torch.Tensor:
-    """``[z^h, z^w]`` of Eqs. 4-5 side by side, shaped (N, C, H + W): the means of ``x`` (N, C, H, W)
-    over its width, then over its height.
-
-    On small maps (``H + W <=`` :data:`PRODUCT_POOL_MAX`) the two means are one matrix product,
-    ``x.flatten(2) @ P`` (:func:`pooling_matrix`): one operation instead of two reductions and a
-    concatenation, and a backward that returns one gradient for ``x`` instead of two broadcast ones
-    to add to the gate's. On a CPU that makes CA 1.1-1.25x faster at 7x7, forward and backward (see
-    ``benchmarks/``). The product spends ``H + W`` multiply-adds per element where the means spend
-    two additions, so on larger maps the two means are taken instead, a block of images at a time
-    (:func:`~attn_src._ops.pooled`); under ``torch.compile``, which fuses them, always.
-    """
-    check_4d(x)
-    n, c, h, w = x.shape
-    if h + w <= PRODUCT_POOL_MAX and not _compiling():
-        return torch.matmul(x.reshape(n, c, h * w), _shared_pooling_matrix(h, w, x.dtype, x.device))
-    z_h, z_w = pooled(x, partial(mean_pool, dim=3), partial(mean_pool, dim=2))  # reads each image once for both
-    return torch.cat([z_h, z_w], dim=2)
 
 
 class CoordAttention(nn.Module):
@@ -116,17 +66,18 @@ class CoordAttention(nn.Module):
     def gates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(g^h, g^w)`` shaped (N, C, H, 1) and (N, C, 1, W), ready to broadcast."""
         check_input(x, self.channels)
-        n, c, h, w = x.shape
-        z = coordinate_pool(x).unsqueeze(-1)                  # Eqs. 4-5, [z^h, z^w]: (N, C, H + W, 1)
-        f = self.act(self.norm(self.transform(z)))            # Eq. 6
+        h, w = x.shape[2:]
+        z_h = x.mean(3, keepdim=True)                     # Eq. 4, pooled along the width: (N, C, H, 1)
+        z_w = x.mean(2, keepdim=True).transpose(2, 3)     # Eq. 5, pooled along the height: (N, C, W, 1)
+        f = self.act(self.norm(self.transform(torch.cat([z_h, z_w], dim=2))))  # Eq. 6: (N, m, H + W, 1)
         f_h, f_w = f.split([h, w], dim=2)
-        g_h = torch.sigmoid(self.to_gate_h(f_h))              # Eq. 7: (N, C, H, 1)
-        g_w = torch.sigmoid(self.to_gate_w(f_w)).reshape(n, c, 1, w)  # Eq. 8: (N, C, 1, W)
+        g_h = torch.sigmoid(self.to_gate_h(f_h))                   # Eq. 7: (N, C, H, 1)
+        g_w = torch.sigmoid(self.to_gate_w(f_w)).transpose(2, 3)   # Eq. 8: (N, C, 1, W)
         return g_h, g_w
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         g_h, g_w = self.gates(x)
-        return gated(x, g_h, g_w)                             # Eq. 9: x * g^h * g^w
+        return x * g_h * g_w                                       # Eq. 9
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, reduction={self.reduction}, min_hidden={self.min_hidden}"

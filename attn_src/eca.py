@@ -27,7 +27,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._ops import mean_pool
 from ._validate import check_input, check_int, check_odd_kernel, check_positive_number, check_real
 
 
@@ -68,7 +67,7 @@ class ECA(nn.Module):
         """The per-channel gate of ``x``, shaped (N, C, 1, 1)."""
         check_input(x, self.channels)
         n, c = x.shape[:2]
-        y = mean_pool(x, dim=(2, 3)).view(n, 1, c)  # squeeze, channels as a 1-D signal: (N, 1, C)
+        y = x.mean((2, 3)).view(n, 1, c)  # squeeze (GAP), channels as a 1-D signal: (N, 1, C)
         return torch.sigmoid(self.conv(y)).view(n, c, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -36,8 +36,8 @@ element size, ``bytes_written`` the same over its outputs. An ``out=`` argument 
 written, not read (``torch.mul(a, b, out=c)`` counts as ``a * b``). A view moves nothing;
 ``empty`` allocates without writing. This is the traffic a kernel that streams its
 operands from memory must pay; a cache spares it where the same data is used again while
-still cached (small operands such as weights and gates, and the blocks of images that
-:func:`~attn_src._ops.pooled` and :func:`~attn_src._ops.gated` pass over several times).
+still cached (small operands such as weights and gates; the fast modules of :mod:`attn_src.fast`
+pass over a block of images several times while it is in cache).
 
 An op with no FLOP rule (say, a sort) is counted with 0 FLOPs, its bytes still
 counted, and listed in :attr:`OpCount.uncounted`, so nothing is dropped silently.
@@ -46,18 +46,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import pandas as pd
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from ._ops import GROUPS, images_per_block
-from .coord import PRODUCT_POOL_MAX
+if TYPE_CHECKING:
+    import pandas as pd
 
-__all__ = ["Cost", "OpCount", "closed_form", "count_ops", "side_by_side"]
+__all__ = ["Cost", "OpCount", "closed_form", "count_ops"]
 
 aten = torch.ops.aten
 
@@ -290,6 +289,8 @@ class OpCount:
 
     def calls(self) -> pd.DataFrame:
         """Every aten call in the order it ran: op, module (dotted name), rule, flops, macs, bytes."""
+        import pandas as pd  # loaded when a table is asked for
+
         return pd.DataFrame(list(self.records), columns=_RECORD_COLUMNS)
 
     def _grouped(self, key: str) -> pd.DataFrame:
@@ -383,14 +384,6 @@ def _reduction(e: int, n_in: int, n_out: int) -> Cost:
     return Cost(n_in, 0, e * n_in, e * n_out)
 
 
-def _max_across(e: int, n_in: int, n_out: int, size: int) -> Cost:
-    """``max_pool`` over a non-innermost dimension of ``size``: in two stages when ``size`` splits
-    into :data:`~attn_src._ops.GROUPS` groups (``n_in`` -> ``n_in / GROUPS`` -> ``n_out``), else one."""
-    if size > GROUPS and size % GROUPS == 0:
-        return _reduction(e, n_in, n_in // GROUPS) + _reduction(e, n_in // GROUPS, n_out)
-    return _reduction(e, n_in, n_out)
-
-
 def _move(e: int, n: int) -> Cost:
     """cat / copy: no FLOPs, read n elements and write n."""
     return Cost(0, 0, e * n, e * n)
@@ -412,18 +405,6 @@ def _conv(e: int, n_in: int, n_out: int, weight: int, per_output_macs: int, bias
 def _batch_norm_eval(e: int, n: int, channels: int) -> Cost:
     """Inference batch norm: 2 FLOPs per element; reads x and 4 per-channel vectors."""
     return Cost(2 * n, 0, e * (n + 4 * channels), e * n)
-
-
-def _blocks(n: int, c: int, h: int, w: int, e: int) -> list[int]:
-    """Images in each block that :func:`~attn_src._ops.pooled` and :func:`~attn_src._ops.gated` take."""
-    step = images_per_block(c * h * w * e)
-    return [min(step, n - start) for start in range(0, n, step)]
-
-
-def _pooled_cat(e: int, n: int, c: int, h: int, w: int, *per_image: int) -> Cost:
-    """``pooled`` over several blocks concatenates the pooled blocks: each result (``per_image``
-    elements an image) is moved once; over a single block nothing is."""
-    return sum((_move(e, n * k) for k in per_image), _ZERO) if len(_blocks(n, c, h, w, e)) > 1 else _ZERO
 
 
 def _require_eval(module: nn.Module) -> None:
@@ -463,7 +444,6 @@ def _se_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
     FLOPs = 2P + 4 N C r' + N r' + N C (+ N r' + N C with biases);
     bytes read = 4 * (2P + 2 N C + N C + 2 N r' + 2 C r' + N C) (+ 4(r' + C)),
     written = 4 * (P + N C + 2 N r' + N C) for float32 (the view ``[:, :, None, None]`` moves nothing).
-    (Without gradients; with them, ``mean_pool`` is a sum divided by the count.)
     """
     p, hid = n * c * h * w, m.reduce.out_features
     bias = m.reduce.bias is not None
@@ -472,41 +452,26 @@ def _se_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 
 def _channel_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
-    """CBAM's M_c, with P = N C H W and r' = C // r: the mean over H, W (P FLOPs) and the
-    maximum (``amax`` of ``x.flatten(2)``, a view: P FLOPs), ``cat`` of the two descriptors
-    (2 N C moved), the shared MLP once on those 2N rows (linear C->r', in-place ReLU, linear
-    r'->C: each weight read once), the sum of its two halves (views; N C), sigmoid (N C),
-    ``x * gate`` (P).
+    """CBAM's M_c (Eq. 2), with P = N C H W and r' = C // r: the mean over H, W and the maximum
+    (``amax``), P FLOPs each; the shared MLP on each descriptor (linear C->r', in-place ReLU, linear
+    r'->C: its weights read twice); the sum of the two (N C), sigmoid (N C), ``x * gate`` (P).
 
-    FLOPs = 3P + 2 (4 N C r' + N r') + 2 N C (+ 2 (N r' + N C) with biases). Where the batch
-    spans several blocks of :func:`~attn_src._ops.pooled`, the two pooled descriptors are
-    concatenated from their blocks: 2 N C more moved.
-    (Without gradients; with them, ``mean_pool`` is a sum divided by the count and ``max_pool``
-    takes ``max`` with indices instead of ``amax``.)"""
+    FLOPs = 3P + 2 (4 N C r' + N r') + 2 N C (+ 2 (N r' + N C) with biases)."""
     p, hid = n * c * h * w, m.mlp[0].out_features
     bias = m.mlp[0].bias is not None
-    mlp = _matmul(e, 2 * n, c, hid, bias) + _elementwise(e, 2 * n * hid, 2 * n * hid) + _matmul(e, 2 * n, hid, c, bias)
-    return (_reduction(e, p, n * c) + _reduction(e, p, n * c) + _pooled_cat(e, n, c, h, w, c, c) + _move(e, 2 * n * c)
-            + mlp + _elementwise(e, n * c, n * c, n * c) + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
+    mlp = _matmul(e, n, c, hid, bias) + _elementwise(e, n * hid, n * hid) + _matmul(e, n, hid, c, bias)
+    return (_reduction(e, p, n * c) + mlp + _reduction(e, p, n * c) + mlp
+            + _elementwise(e, n * c, n * c, n * c) + _elementwise(e, n * c, n * c) + _elementwise(e, p, p, n * c))
 
 
 def _spatial_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
-    """CBAM's M_s, with P = N C H W:
+    """CBAM's M_s (Eq. 3), with P = N C H W: the mean and the maximum across C (P FLOPs each, N H W
+    written each), ``cat`` of the two (N, 1, H, W) maps (2 N H W moved), a 2->1 k x k conv without
+    bias (N H W outputs x 2 k^2 MACs), BatchNorm (eval) if any, sigmoid (N H W) and ``x * gate`` (P).
 
-    - the mean across C as a product ``(1 x C) @ (N, C, HW)``: a (1, C) tensor of 1/C is built
-      (C written), then ``bmm`` runs N H W C MACs = 2P FLOPs, reading x and the C weights once;
-    - the maximum across C: ``amax`` over 8 interleaved groups of C/8 channels (P FLOPs, P/8
-      written), then over those C/8 (P/8 FLOPs) when C splits so, else one ``amax`` (P FLOPs);
-      then ``cat`` of the two (N, 1, H, W) maps (2 N H W moved);
-    - a 2->1 k x k conv without bias (N H W outputs x 2 k^2 MACs), BatchNorm (eval) if any,
-      sigmoid (N H W) and ``x * gate`` (P).
-
-    FLOPs = 2P (mean) + 9P/8 or P (max) + 4 N H W k^2 + [2 N H W] + N H W + P.
-    (Without gradients; with them, ``max_pool`` takes ``max`` with indices instead of ``amax``.)
-    """
+    FLOPs = 2P + 4 N H W k^2 + [2 N H W] + N H W + P."""
     p, hw, k = n * c * h * w, n * h * w, m.kernel_size
-    mean = Cost(0, 0, 0, e * c) + _conv(e, p, hw, c, c, 0)  # (1 x C) factory, then the bmm: a conv's terms
-    cost = (mean + _max_across(e, p, hw, c) + _move(e, 2 * hw)
+    cost = (_reduction(e, p, hw) + _reduction(e, p, hw) + _move(e, 2 * hw)
             + _conv(e, 2 * hw, hw, 2 * k * k, 2 * k * k, 0))
     if isinstance(m.norm, nn.BatchNorm2d):
         cost = cost + _batch_norm_eval(e, hw, 1)
@@ -514,12 +479,8 @@ def _spatial_attention_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 
 def _cbam_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
-    """CBAM = channel attention, then spatial attention on its output (same shape; the final
-    multiply works in place, which reads and writes the same bytes as ``x * gate``). Both run
-    once per block of :func:`~attn_src._ops.gated`, so their weights (and the spatial mean's
-    (1 x C) tensor of 1/C) are read once per block."""
-    return sum((_channel_attention_cost(m.channel, k, c, h, w, e) + _spatial_attention_cost(m.spatial, k, c, h, w, e)
-                for k in _blocks(n, c, h, w, e)), _ZERO)
+    """CBAM (Eq. 1) = channel attention, then spatial attention on its output (same shape)."""
+    return _channel_attention_cost(m.channel, n, c, h, w, e) + _spatial_attention_cost(m.spatial, n, c, h, w, e)
 
 
 def _eca_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
@@ -532,26 +493,17 @@ def _eca_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
 
 
 def _coord_cost(m, n: int, c: int, h: int, w: int, e: int) -> Cost:
-    """Coordinate Attention, hidden width m', L = H + W:
-    mean over W and over H (P each), cat (N C L moved), or where L <= ``PRODUCT_POOL_MAX`` instead
-    of these three, one product ``x.flatten(2) @ P`` ((N C) x (H W) by (H W) x L: P L MACs, reading x and
-    the H W L entries of P), then a 1x1 conv C->m' on N m' L outputs,
-    BatchNorm (eval, 2 per element), activation (N m' L), 1x1 convs m'->C on the H and W parts,
-    two sigmoids (N C H, N C W), then ``x * g_h`` (P) and ``* g_w`` (P, in place: the same
-    bytes as out of place, one buffer fewer). Where the batch spans several blocks of
-    :func:`~attn_src._ops.pooled`, the means are concatenated from their blocks: N C L more moved.
+    """Coordinate Attention (Eqs. 4-9), hidden width m', L = H + W, P = N C H W:
+    the mean over W and over H (P FLOPs each), ``cat`` of the two (N C L moved), a 1x1 conv C->m'
+    on N m' L outputs, BatchNorm (eval, 2 per element), the activation (N m' L), 1x1 convs m'->C
+    on the H and W parts, two sigmoids (N C H, N C W), then ``x * g_h`` (P) and ``* g_w`` (P).
 
-    FLOPs = 2P (2 P L by the product) + 2 N m' L C (+ N m' L) + 2 N m' L + N m' L + 2 N C m' L (+ N C L)
-    + N C L + 2P, the terms in parentheses with biases."""
+    FLOPs = 2P + 2 N m' L C (+ N m' L) + 2 N m' L + N m' L + 2 N C m' L (+ N C L) + N C L + 2P,
+    the terms in parentheses with biases."""
     p, hid, length = n * c * h * w, m.transform.out_channels, h + w
     bias = m.transform.bias is not None
     to_c = c if bias else 0
-    if length <= PRODUCT_POOL_MAX:
-        pool = _matmul(e, n * c, h * w, length, bias=False)
-    else:
-        pool = (_reduction(e, p, n * c * h) + _reduction(e, p, n * c * w)
-                + _pooled_cat(e, n, c, h, w, c * h, c * w) + _move(e, n * c * length))
-    return (pool
+    return (_reduction(e, p, n * c * h) + _reduction(e, p, n * c * w) + _move(e, n * c * length)
             + _conv(e, n * c * length, n * hid * length, hid * c, c, hid if bias else 0)
             + _batch_norm_eval(e, n * hid * length, hid) + _elementwise(e, n * hid * length, n * hid * length)
             + _conv(e, n * hid * h, n * c * h, c * hid, hid, to_c) + _elementwise(e, n * c * h, n * c * h)
@@ -563,8 +515,8 @@ def closed_form(module: nn.Module, shape, dtype: torch.dtype = torch.float32) ->
     """The hand-derived :class:`Cost` of ``module`` on an input of ``shape``, in inference mode.
 
     Covers ``nn.Conv2d`` and ``nn.Linear`` (2-D input) and this package's SE, ECA,
-    ChannelAttention, SpatialAttention, CBAM and CoordAttention, as their forwards are
-    written today; each formula is in the docstring of its ``_<name>_cost`` function.
+    ChannelAttention, SpatialAttention, CBAM and CoordAttention (the plain modules: what the papers'
+    equations compute); each formula is in the docstring of its ``_<name>_cost`` function.
     """
     from .cbam import CBAM, ChannelAttention, SpatialAttention
     from .coord import CoordAttention
@@ -599,64 +551,3 @@ def closed_form(module: nn.Module, shape, dtype: torch.dtype = torch.float32) ->
             return form(module, *shape, e)
     allowed = "Conv2d, Linear, SE, ECA, ChannelAttention, SpatialAttention, CBAM, CoordAttention"
     raise TypeError(f"closed_form has no formula for {type(module).__name__}; allowed: {allowed}")
-
-
-def _default_modules() -> dict:
-    from .cbam import CBAM
-    from .coord import CoordAttention
-    from .eca import ECA
-    from .se import SE
-
-    return {"SE": SE, "CBAM": CBAM, "ECA": ECA, "CoordAttention": CoordAttention}
-
-
-def side_by_side(shapes=((64, 56, 56), (256, 14, 14)), modules: dict | None = None) -> pd.DataFrame:
-    """Four counts of each attention module at each input size ``(C, H, W)`` (batch 1, float32, eval mode).
-
-    Columns: ``params``; torchstat's ``MAdd`` and ``Flops`` (:func:`attn_src.stat`);
-    ``FlopCounterMode`` (torch's own counter: matrix products and convolutions, 2 per MAC);
-    ``count_ops`` and ``closed form`` FLOPs (this module's convention: everything);
-    then memory traffic: torchstat's ``MemR+W(B)``, ``count_ops`` bytes and the same in
-    ``copies`` of the input (one copy = read it once and write it once).
-
-    Args:
-        shapes: input sizes (C, H, W), as ``stat`` takes them.
-        modules: ``{name: factory}`` with ``factory(channels) -> nn.Module``; default: SE, CBAM,
-            ECA and CoordAttention with their default arguments.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from .torchstat_report import stat
-
-    if not isinstance(shapes, (list, tuple)) or not shapes:
-        raise ValueError(f"shapes must be a non-empty list of (C, H, W) tuples, got {shapes!r}")
-    for shape in shapes:
-        if not isinstance(shape, (list, tuple)) or len(shape) != 3 or not all(
-                isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
-            raise ValueError(f"every shape must be a (C, H, W) tuple of ints >= 1, got {shape!r}")
-    modules = _default_modules() if modules is None else modules
-    if not isinstance(modules, dict) or not modules or not all(callable(f) for f in modules.values()):
-        raise TypeError(f"modules must be a non-empty dict {{name: factory(channels) -> nn.Module}}, got {modules!r}")
-    rows = []
-    for c, h, w in shapes:
-        x = torch.zeros(1, c, h, w)
-        for name, factory in modules.items():
-            module = factory(c).eval()
-            report = stat(module, [c, h, w])
-            with torch.no_grad(), FlopCounterMode(display=False) as counter:
-                module(x)
-            counted = count_ops(module, x)
-            form = closed_form(module, tuple(x.shape))
-            rows.append({
-                "module": name, "input": f"{c} x {h} x {w}",
-                "params": sum(p.numel() for p in module.parameters()),
-                "torchstat MAdd": int(report.loc["total", "MAdd"]),
-                "torchstat Flops": int(report.loc["total", "Flops"]),
-                "FlopCounterMode": int(counter.get_total_flops()),
-                "count_ops": counted.flops,
-                "closed form": form.flops,
-                "torchstat MemR+W(B)": int(report.loc["total", "MemR+W(B)"]),
-                "count_ops bytes": counted.bytes,
-                "copies": round(counted.copies, 2),
-            })
-    return pd.DataFrame(rows).set_index(["module", "input"])

@@ -18,7 +18,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._ops import mean_pool
 from ._validate import check_bool, check_input, check_int, hidden_width
 
 
@@ -45,7 +44,7 @@ class SE(nn.Module):
 
     def squeeze(self, x: torch.Tensor) -> torch.Tensor:
         """Eq. 2: global average pooling, (N, C, H, W) -> (N, C)."""
-        return mean_pool(x, dim=(2, 3))
+        return x.mean((2, 3))
 
     def excite(self, z: torch.Tensor) -> torch.Tensor:
         """Eq. 3: the gate ``s = sigmoid(W2 relu(W1 z))``, (N, C) -> (N, C) in (0, 1)."""

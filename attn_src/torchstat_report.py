@@ -23,10 +23,9 @@ of showing it next to :func:`attn_src.count_ops`: a batch of 1; zero for every l
 it has no formula for (``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d``, ``Sigmoid``,
 ``Conv1d``, ``Hardswish``, ...); nothing at all for functional code in a
 ``forward`` (``x.mean``, ``torch.cat``, ``x * g``), which is not a module; a
-module called twice (the blog listing's shared CBAM MLP) is reported for its last call
-only (the ``calls`` column says how many calls ran); and a ``Linear`` on several rows
-has the MAdd of one row (``attn_src``'s CBAM runs its MLP once on both descriptors
-stacked), though its Flops count every row. One fix: torchstat's own total row
+module called twice (CBAM's shared MLP) is reported for its last call only (the ``calls``
+column says how many calls ran); and a ``Linear`` on several rows has the MAdd of one row
+(the fast CBAM runs its MLP once on both descriptors stacked), though its Flops count every row. One fix: torchstat's own total row
 shows the *last* layer's MemRead/MemWrite; here the totals are sums.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Speed and memory of attn_src's four modules against two baselines: the blog listings' style and timm's.
+"""Speed and memory of the four modules, four ways: attn_src's plain and fast modules, the blog's, timm's.
 
     bash scripts/run.sh python benchmarks/bench_modules.py --threads 1            # both tables, every shape
     bash scripts/run.sh python benchmarks/bench_modules.py --threads 1 --quick    # the headline shape only
@@ -8,29 +8,30 @@
 For every module and shape it prints two tables from one run, forward (no grad, eval mode) and
 forward + backward (training mode, gradients for the input and every parameter):
 
-- ``counted``: the forward's memory traffic in copies, as ``attn_src.count_ops`` counts it (the
-  floor an implementation that streams every operand from memory once would reach; CA and CBAM,
-  which take a block of images at a time so that later passes find it in cache, can go below it);
-- ``fwd ms``: our median forward time;
-- ``fwd copies`` / ``f+b copies``: our time in units of one ``x.clone()`` measured in the same call
-  (the memory-traffic yardstick);
-- ``... blog`` / ``... timm``: the same for the two baselines, and ``... x blog`` / ``... x timm`` our
-  speed-up over each (ratio of copies, so each is normalised by the copy measured beside it). The
-  ``blog`` baseline is ``attn_src.blog``: the blog listings' choices written the plain way (adaptive
-  pooling layers, ``max`` with indices, ``expand_as``, one new tensor per step). The ``timm`` baseline
-  is ``timm_style.py`` here: timm's choices of operations (``mean``/``amax`` with ``keepdim``, 1x1
-  convs for the MLPs, one out-of-place multiply per gate);
-- ``peak MB``: extra memory a forward + backward allocates at its peak (from the profiler's allocation
-  events), ours and the baselines';
-- with ``--compile``: ``fwd compiled`` / ``f+b compiled``, our module under ``torch.compile``
+- ``counted`` / ``counted fast``: the forward's memory traffic in copies, as ``attn_src.count_ops``
+  counts it for the plain module and for the fast one (the floor an implementation that streams every
+  operand from memory once would reach; the fast CA and CBAM, which take a block of images at a time
+  so that later passes find it in cache, can go below it);
+- ``fwd plain`` / ``fwd fast`` / ``fwd blog`` / ``fwd timm`` (and ``f+b ...``): each implementation's
+  time in units of one ``x.clone()`` measured in the same call (the memory-traffic yardstick).
+  ``plain`` is ``attn_src.SE``, ``CBAM``, ... (the papers' equations in plain torch), ``fast`` their
+  twins from ``attn_src.fast``; the ``blog`` baseline is ``attn_src.blog``: the blog listings' choices
+  written the plain way (adaptive pooling layers, ``max`` with indices, ``expand_as``, one new tensor
+  per step). The ``timm`` baseline is ``timm_style.py`` here: timm's choices of operations
+  (``mean``/``amax`` with ``keepdim``, 1x1 convs for the MLPs, one out-of-place multiply per gate);
+- ``... plain x timm``, ``... fast x timm``, ``... fast x blog``: speed-ups (the baseline's time over
+  ours, each normalised by the copy measured beside it, in the same round);
+- ``peak MB ...``: extra memory a forward + backward allocates at its peak (from the profiler's
+  allocation events), for each implementation;
+- with ``--compile``: ``fwd compiled`` / ``f+b compiled``, the plain module under ``torch.compile``
   (inductor generates C++ for the CPU and fuses the passes over ``x``), in copies.
 
-All three implementations get the same weights (``attn_src.blog.to_attn_src``,
+All four implementations get the same weights (``attn_src.blog.to_attn_src``, ``attn_src.fast.convert``,
 ``timm_style.from_blog``) and the script checks that they compute the same output (1e-5) before
 timing them. They are timed in three rounds on a fresh copy of the input each round; within a round
-the three take turns, a short block of calls each, with a block of ``x.clone()`` after every turn
+the four take turns, a short block of calls each, with a block of ``x.clone()`` after every turn
 (``attn_src.benchmark_many``), so that all see the same moments of a busy machine. Every number is
-the middle round's, and a speed-up compares ours and a baseline within each round.
+the middle round's, and a speed-up compares two implementations within each round.
 
 **Memory allocator.** glibc's ``malloc`` returns large freed blocks to the kernel and takes them back
 on the next allocation, and each page it takes back costs a page fault (about 10 ms for one 25 MB
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import ctypes
 import ctypes.util
 import os
@@ -52,8 +54,9 @@ import sys
 import torch
 from torch import nn
 
-from attn_src import benchmark_many, block_bytes, count_ops
-from attn_src._ops import BLOCK_BYTES
+from attn_src import benchmark_many, count_ops
+from attn_src.fast import block_bytes, convert
+from attn_src.fast.ops import BLOCK_BYTES
 from attn_src.blog import BlogCA, BlogCBAM, BlogECA, BlogSE, to_attn_src
 from attn_src.timing import Timing
 
@@ -61,8 +64,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from timm_style import from_blog  # noqa: E402  (benchmarks/ is not a package)
 
 REFERENCES = {"SE": BlogSE, "ECA": BlogECA, "CA": BlogCA, "CBAM": BlogCBAM}
-#: The baselines, in the order ``row`` times them after ours.
-BASELINES = ("blog", "timm")
+#: The four implementations of each module, in the order ``row`` times them.
+IMPLEMENTATIONS = ("plain", "fast", "blog", "timm")
+#: The speed-ups the tables show: (ours, baseline).
+SPEEDUPS = (("plain", "timm"), ("fast", "timm"), ("fast", "blog"))
 #: Rounds of alternating measurements per module, shape and pass.
 ROUNDS = 3
 HEADLINE = (8, 256, 56, 56)
@@ -139,38 +144,39 @@ def row(name: str, shape: tuple[int, ...], threads: int, min_run_time: float, co
     """One module at one shape: the tables' columns, and each speed-up's ``range`` over the rounds."""
     torch.manual_seed(0)
     blog = REFERENCES[name](shape[1])
-    ours, timm = to_attn_src(blog), from_blog(blog)
+    plain, timm = to_attn_src(blog), from_blog(blog)
+    fast = convert(copy.deepcopy(plain))
     x = torch.randn(shape)
     with torch.no_grad():
         expected = blog.eval()(x)
-        for label, module in (("attn_src", ours), ("timm-style", timm)):
+        for label, module in (("plain", plain), ("fast", fast), ("timm-style", timm)):
             diff = (module.eval()(x) - expected).abs().max().item()
             if diff > 1e-5:
                 raise AssertionError(f"{label} {name} at {shape}: outputs differ from the blog's by {diff:.3g}")
-    modules = [ours, blog, timm]
+    modules = [plain, fast, blog, timm]
     fwd = paired([m.eval() for m in modules], x, False, threads, min_run_time)
     bwd = paired([m.train() for m in modules], x, True, threads, min_run_time)
     peak = [peak_extra_memory(m.train(), x) for m in modules]
-    result = {"module": name, "shape": "x".join(map(str, shape)), "counted": count_ops(ours.eval(), x).copies,
-              "fwd ms": middle([t.median for t in fwd[0]]) * 1e3}
+    result = {"module": name, "shape": "x".join(map(str, shape)),
+              "counted": count_ops(plain.eval(), x).copies, "counted fast": count_ops(fast.eval(), x).copies}
     for label, runs in (("fwd", fwd), ("f+b", bwd)):
-        result[f"{label} copies"] = middle([t.copies for t in runs[0]])
-        for baseline, theirs in zip(BASELINES, runs[1:]):
-            result[f"{label} {baseline}"] = middle([t.copies for t in theirs])
-            # ours and the baseline in the same round, on the same fresh input
-            speedups = [t.copies / o.copies for t, o in zip(theirs, runs[0])]
-            result[f"{label} x {baseline}"] = middle(speedups)
-            result[f"{label} x {baseline} range"] = f"{min(speedups):.2f}-{max(speedups):.2f}"
-    result["peak MB"] = peak[0]
-    for baseline, megabytes in zip(BASELINES, peak[1:]):
-        result[f"peak MB {baseline}"] = megabytes
+        copies = dict(zip(IMPLEMENTATIONS, runs))
+        for implementation, timings in copies.items():
+            result[f"{label} {implementation}"] = middle([t.copies for t in timings])
+        for ours, baseline in SPEEDUPS:
+            # both in the same round, on the same fresh input
+            speedups = [t.copies / o.copies for t, o in zip(copies[baseline], copies[ours])]
+            result[f"{label} {ours} x {baseline}"] = middle(speedups)
+            result[f"{label} {ours} x {baseline} range"] = f"{min(speedups):.2f}-{max(speedups):.2f}"
+    for implementation, megabytes in zip(IMPLEMENTATIONS, peak):
+        result[f"peak MB {implementation}"] = megabytes
     if compile_:
         # Dynamo caches compiled code per function, across instances, and falls back to eager after
         # 8 recompilations: each row starts from an empty cache so that it really measures compiled code.
         torch._dynamo.reset()
-        compiled = torch.compile(ours, dynamic=False)  # one shape per row: no symbolic shapes
+        compiled = torch.compile(plain, dynamic=False)  # one shape per row: no symbolic shapes
         with torch.no_grad():
-            diff = (compiled.eval()(x) - ours.eval()(x)).abs().max().item()
+            diff = (compiled.eval()(x) - plain.eval()(x)).abs().max().item()
         if diff > 1e-5:
             raise AssertionError(f"compiled {name} at {shape}: outputs differ by {diff:.3g}")
         result["fwd compiled"] = middle([t.copies for t in paired([compiled.eval()], x, False, threads,
@@ -189,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true", help="add torch.compile columns (minutes more)")
     parser.add_argument("--default-malloc", action="store_true", help="leave glibc malloc's thresholds alone")
     parser.add_argument("--block-bytes", type=int, default=BLOCK_BYTES,
-                        help=f"bytes of input attn_src's CA and CBAM take at a time without autograd (default "
+                        help=f"bytes of input the fast CA and CBAM take at a time without autograd (default "
                              f"{BLOCK_BYTES}); {2**40} takes any batch whole, each pass over all of it")
     args = parser.parse_args(argv)
     import pandas as pd
@@ -206,12 +212,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {name} {shape} done", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows).set_index(["module", "shape"])
     print(f"torch {torch.__version__}, {args.threads} thread(s), float32, {allocator}, blocks of "
-          f"{args.block_bytes} bytes; copies = time / time of x.clone(); x = speed-up of attn_src over a "
-          f"baseline (blog, timm)")
+          f"{args.block_bytes} bytes; copies = time / time of x.clone(); a x b = speed-up of a over b (the "
+          f"time of b over the time of a, in the same round)")
     for title, prefix in (("forward (eval, no grad)", "fwd"), ("forward + backward (train)", "f+b")):
         columns = [c for c in table.columns if c.startswith(prefix) and not c.endswith("range")]
         if prefix == "fwd":
-            columns = ["counted", *columns]
+            columns = ["counted", "counted fast", *columns]
         else:
             columns += [c for c in table.columns if c.startswith("peak")]
         print(f"\n{title}\n" + table[columns].to_string(sparsify=False, float_format=lambda v: f"{v:.2f}"))

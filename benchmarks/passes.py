@@ -3,17 +3,18 @@
     bash scripts/run.sh python benchmarks/passes.py --threads 1                    # 8x256x56x56
     bash scripts/run.sh python benchmarks/passes.py --threads 1 --shape 32 256 28 28
 
-Without gradients, ``attn_src``'s CA and CBAM make several passes over a tensor of the input's size
+Without gradients, the fast CA and CBAM (``attn_src.fast``) make several passes over a tensor of the input's size
 (CA: two means and two multiplies; CBAM: four poolings and two multiplies). This script times each
 pass on its own, the same operation on a tensor of that size, together with the module taken whole
 (every pass over the whole batch before the next) and in blocks of images (the default): all
-interleaved, in the rounds of ``bench_modules.py``, in copies of ``x``.
+interleaved, in the rounds of ``bench_modules.py``, in copies of ``x``, beside the plain module
+(``attn_src.CoordAttention``, ``attn_src.CBAM``: the papers' equations, pass after pass).
 
 - The **sum of the passes** is what the module costs when every pass streams its tensor from memory,
   plus nothing: taken whole, the module costs that and its small operations (gate MLPs, convolutions
   on pooled maps, concatenations).
 - Taken **in blocks**, a module goes below that sum only where the cache keeps a block between one
-  pass and the next (``attn_src/_ops.py``, ``pooled`` and ``gated``).
+  pass and the next (``attn_src/fast/ops.py``, ``pooled`` and ``gated``).
 
 Compare a pass with a copy: ``x.clone()`` reads ``x`` and writes a new tensor, as an out-of-place
 multiply does; an in-place multiply reads and writes the same memory, and a reduction only reads.
@@ -23,6 +24,7 @@ would drive its tensor into subnormal numbers, which CPUs multiply many times mo
 from __future__ import annotations
 
 import argparse
+import copy
 import pathlib
 import sys
 from typing import Callable
@@ -30,9 +32,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from attn_src import CBAM, CoordAttention, block_bytes
-from attn_src._ops import BLOCK_BYTES, channel_mean, max_pool, mean_pool
-from attn_src.coord import coordinate_pool
+from attn_src import CBAM, CoordAttention
+from attn_src.fast import block_bytes, convert
+from attn_src.fast.ops import BLOCK_BYTES, channel_mean, coordinate_pool, max_pool, mean_pool
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from bench_modules import HEADLINE, keep_freed_memory, middle, paired  # noqa: E402  (benchmarks/ is not a package)
@@ -57,7 +59,7 @@ class InOrder(nn.Module):
 
 
 def ca_passes(x: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    """CA's full-size passes, as ``CoordAttention.forward`` makes them (Eqs. 4-5 and 9)."""
+    """The fast CA's full-size passes, as ``FastCoordAttention.forward`` makes them (Eqs. 4-5 and 9)."""
     n, c, h, w = x.shape
     g_h, g_w, product = x.new_ones(n, c, h, 1), x.new_ones(n, c, 1, w), x.clone()
     return {
@@ -74,7 +76,7 @@ def ca_pooling(x: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Tens
 
 
 def cbam_passes(x: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    """CBAM's full-size passes, as ``CBAM.forward`` makes them (Eqs. 1-3)."""
+    """The fast CBAM's full-size passes, as ``FastCBAM.forward`` makes them (Eqs. 1-3)."""
     n, c, h, w = x.shape
     channel_gate, spatial_gate, product = x.new_ones(n, c, 1, 1), x.new_ones(n, 1, h, w), x.clone()
     return {
@@ -89,17 +91,20 @@ def cbam_passes(x: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Ten
 
 def table(name: str, module: nn.Module, passes: dict, parts: dict, x: torch.Tensor, threads: int,
           min_run_time: float) -> list[tuple[str, float]]:
-    """Rows (label, copies) for one module: its passes, their sum, and the module in both orders."""
+    """Rows (label, copies) for one plain module: the fast twin's passes, their sum, the fast module in
+    both orders, and the plain module."""
+    fast = convert(copy.deepcopy(module))
     timed = [InOrder(f, WHOLE) for f in (*passes.values(), *parts.values())]
-    timed += [InOrder(module, WHOLE), InOrder(module, BLOCK_BYTES)]
+    timed += [InOrder(fast, WHOLE), InOrder(fast, BLOCK_BYTES), module]
     with torch.no_grad():
         runs = paired(timed, x, False, threads, min_run_time)
     copies = [middle([t.copies for t in run]) for run in runs]
     labels = [*passes, *(f"  {label}" for label in parts)]  # the parts indented under the pass they make up
     rows = list(zip(labels, copies))
     rows.append(("sum of the passes", sum(copies[:len(passes)])))
-    rows.append((f"{name}, whole batch", copies[-2]))
-    rows.append((f"{name}, blocks of {BLOCK_BYTES} bytes", copies[-1]))
+    rows.append((f"Fast{name}, whole batch", copies[-3]))
+    rows.append((f"Fast{name}, blocks of {BLOCK_BYTES} bytes", copies[-2]))
+    rows.append((f"{name} (plain)", copies[-1]))
     return rows
 
 

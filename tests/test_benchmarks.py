@@ -13,9 +13,11 @@ def bench():
 
 
 TABLES = {
-    "forward (eval, no grad)": ["counted", "fwd ms", "fwd copies", "fwd blog", "fwd x blog", "fwd timm", "fwd x timm"],
-    "forward + backward (train)": ["f+b copies", "f+b blog", "f+b x blog", "f+b timm", "f+b x timm",
-                                   "peak MB", "peak MB blog", "peak MB timm"],
+    "forward (eval, no grad)": ["counted", "counted fast", "fwd plain", "fwd fast", "fwd blog", "fwd timm",
+                                "fwd plain x timm", "fwd fast x timm", "fwd fast x blog"],
+    "forward + backward (train)": ["f+b plain", "f+b fast", "f+b blog", "f+b timm", "f+b plain x timm",
+                                   "f+b fast x timm", "f+b fast x blog", "peak MB plain", "peak MB fast",
+                                   "peak MB blog", "peak MB timm"],
 }
 
 
@@ -48,8 +50,8 @@ def test_the_timm_check_script_finds_what_it_uses_in_the_benchmark():
 
 
 def test_benchmark_takes_the_block_size_it_is_given(bench, capsys, monkeypatch):
-    """--block-bytes sets attn_src's block (restored afterwards); the run uses it."""
-    import attn_src._ops as ops
+    """--block-bytes sets the fast modules' block (restored afterwards); the run uses it."""
+    import attn_src.fast.ops as ops
 
     seen = []
     real = ops.batch_blocks
@@ -63,7 +65,8 @@ def test_benchmark_takes_the_block_size_it_is_given(bench, capsys, monkeypatch):
 
 @pytest.mark.parametrize("shape, pooling_rows", [((2, 16, 6, 5), False), ((2, 16, 12, 10), True)])
 def test_passes_prints_each_pass_their_sum_and_both_orders(capsys, shape, pooling_rows):
-    """passes.py: a row per full-size pass of CA and CBAM, their sum, the module whole and in blocks.
+    """passes.py: a row per full-size pass of the fast CA and CBAM, their sum, the fast module whole and
+    in blocks, and the plain module.
     The two means inside ``coordinate_pool`` get rows of their own where it takes means (H + W > 20)."""
     passes = load("passes")
     assert passes.main(["--shape", *map(str, shape), "--threads", "1", "--min-run-time", "0.001",
@@ -80,6 +83,7 @@ def test_passes_prints_each_pass_their_sum_and_both_orders(capsys, shape, poolin
         assert bool(parts) == (pooling_rows and name == "CoordAttention")
         assert list(rows)[:len(listed)] == list(listed)
         assert rows["sum of the passes"] == pytest.approx(sum(rows[label] for label in listed), abs=0.005 * len(listed))
-        assert {f"{name}, whole batch", f"{name}, blocks of {4 * 2**20} bytes"} <= set(rows)
+        assert list(rows)[-3:] == [f"Fast{name}, whole batch", f"Fast{name}, blocks of {4 * 2**20} bytes",
+                                   f"{name} (plain)"]
         assert all(0 < v < float("inf") for v in rows.values())
 

@@ -1,6 +1,6 @@
-"""Block-by-block evaluation (attn_src._ops.pooled, gated): the same values as the whole batch at once.
+"""Block-by-block evaluation (attn_src.fast.ops.pooled, gated): the same values as the whole batch at once.
 
-Without autograd, CA and CBAM take their input a block of images at a time so that a block is still
+Without autograd, the fast CA and CBAM (:mod:`attn_src.fast`) take their input a block of images at a time so that a block is still
 in cache for the next pass over it. These tests shrink the block (``BLOCK_BYTES``) so that every test
 shape spans several blocks, uneven ones included, and compare with the plain formulas and with the
 blog listings (float32, 1e-6).
@@ -13,9 +13,10 @@ import pytest
 import torch
 from torch import nn
 
-import attn_src._ops as ops
-from attn_src import CBAM, CoordAttention, blog
-from attn_src._ops import batch_blocks, gated, max_pool, mean_pool, pooled
+import attn_src.fast.ops as ops
+from attn_src import blog
+from attn_src.fast import FastCBAM, FastCoordAttention, block_bytes, convert
+from attn_src.fast.ops import batch_blocks, gated, max_pool, mean_pool, pooled
 
 
 def image_bytes(shape) -> int:
@@ -141,7 +142,7 @@ def test_without_gradients_block_by_block_the_same_function_as_the_blog_listing(
     BatchNorm then needs the whole batch's statistics, and CA's BatchNorm always sees every image)."""
     torch.manual_seed(4)
     reference = BLOG[name](shape[1]).train(training)
-    ours = blog.to_attn_src(reference)
+    ours = convert(blog.to_attn_src(reference))
     x = torch.randn(shape)
     blocks_of(k, shape)
     with torch.no_grad():
@@ -149,7 +150,7 @@ def test_without_gradients_block_by_block_the_same_function_as_the_blog_listing(
     assert (got - expected).abs().max().item() <= 1e-6
 
 
-@pytest.mark.parametrize("module", [CBAM(32), CoordAttention(32)], ids=["CBAM", "CA"])
+@pytest.mark.parametrize("module", [FastCBAM(32), FastCoordAttention(32)], ids=["CBAM", "CA"])
 def test_block_by_block_reads_its_input_and_writes_only_its_output(module, blocks_of):
     torch.manual_seed(5)
     x = torch.randn(3, 32, 6, 17)  # H + W > 20: CA pools by blocks too
@@ -165,19 +166,17 @@ def test_block_by_block_reads_its_input_and_writes_only_its_output(module, block
 
 
 def test_cbam_spatial_gate_uses_batch_statistics_only_with_a_training_batch_norm():
-    cbam = CBAM(32)
+    cbam = FastCBAM(32)
     assert cbam.spatial.uses_batch_statistics            # training mode: BatchNorm of the batch
     cbam.eval()
     assert not cbam.spatial.uses_batch_statistics        # running statistics: one image at a time
-    assert not CBAM(32, norm=False).spatial.uses_batch_statistics
-    untracked = CBAM(32)
+    assert not FastCBAM(32, norm=False).spatial.uses_batch_statistics
+    untracked = FastCBAM(32)
     untracked.spatial.norm = nn.BatchNorm2d(1, track_running_stats=False).eval()
     assert untracked.spatial.uses_batch_statistics       # no running statistics to use
 
 
 def test_block_bytes_sets_the_block_for_a_with_block_and_restores_it():
-    from attn_src import block_bytes
-
     x = torch.zeros(6, 2, 3, 4)  # 96 bytes an image
     default = ops.BLOCK_BYTES
     with block_bytes(2 * 96):
@@ -198,8 +197,6 @@ def test_block_bytes_sets_the_block_for_a_with_block_and_restores_it():
     (True, TypeError, r"nbytes must be an int >= 1, got True \(bool\)"),
 ])
 def test_block_bytes_rejects_what_is_not_a_positive_int(value, error, message):
-    from attn_src import block_bytes
-
     default = ops.BLOCK_BYTES
     with pytest.raises(error, match=message):
         with block_bytes(value):

@@ -13,7 +13,6 @@ from attn_src import CBAM, ECA, SE, CoordAttention
 from attn_src.models import (
     InvertedResidual,
     attach,
-    backbone_table,
     cifar_resnet20,
     conv_matmul_flops,
     count_parameters,
@@ -339,16 +338,6 @@ def test_bad_attach_arguments():
     with pytest.raises(ValueError, match="attention must be None, one of"):
         attach(net, "xyz", where=["0"])
     assert isinstance(net[0], nn.Conv2d)  # failed calls changed nothing
-
-
-def test_backbone_table():
-    table = backbone_table()
-    assert list(table.columns) == ["model", "params", "paper params (M)", "GFLOPs", "GMACs", "paper GMACs", "source", "cite"]
-    assert table["params"].tolist() == [25_557_032, 28_088_024, 28_071_976, 28_089_624, 25_557_112, 25_557_118,
-                                        3_504_872, 3_950_648]
-    assert ((table["GMACs"] * 2 - table["GFLOPs"]).abs() <= 2e-3).all()
-    with pytest.raises(TypeError, match="size must be an int >= 1"):
-        backbone_table(size=224.0)
 
 
 def test_checker_for_the_exercise(capsys):

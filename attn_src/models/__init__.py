@@ -12,7 +12,7 @@ from .factory import ATTENTION_NAMES, make_attention, per_stage_options
 from .mobilenet import InvertedResidual, MobileNetV2, mobilenet_v2
 from .resnet import BasicBlock, Bottleneck, CifarResNet, ResNet, cifar_resnet20, resnet18, resnet34, resnet50
 from .small import TinyCNN
-from .summary import backbone_table, conv_matmul_flops, count_parameters
+from .summary import conv_matmul_flops, count_parameters
 
 __all__ = [
     "ATTENTION_NAMES",
@@ -24,7 +24,6 @@ __all__ = [
     "ResNet",
     "TinyCNN",
     "attach",
-    "backbone_table",
     "cifar_resnet20",
     "conv_matmul_flops",
     "count_parameters",

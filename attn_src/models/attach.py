@@ -60,7 +60,7 @@ def _selector(where: Where, names: list[str]) -> Callable[[str, nn.Module], bool
     )
 
 
-def attach(model: nn.Module, attention: AttentionSpec, where: Where, **options) -> list[str]:
+def attach(model: nn.Module, attention: AttentionSpec, where: Where, fast: bool = False, **options) -> list[str]:
     """Insert an attention module after every submodule of ``model`` that ``where`` selects.
 
     Args:
@@ -73,6 +73,7 @@ def attach(model: nn.Module, attention: AttentionSpec, where: Where, **options) 
             - a module type or tuple of types, e.g. ``nn.BatchNorm2d``;
             - a list of qualified names, e.g. ``["layer1.0.bn3", "layer2.0.bn3"]``.
             The model itself (name ``""``) is never selected.
+        fast: insert the fast twins of the named modules (:mod:`attn_src.fast`).
         **options: passed to each attention module's constructor (``reduction=8``).
 
     Returns:
@@ -94,7 +95,7 @@ def attach(model: nn.Module, attention: AttentionSpec, where: Where, **options) 
     chosen = [(name, module) for name, module in named if name and select(name, module)]
     if not chosen:
         raise ValueError(f"where={where!r} selected no submodule of {type(model).__name__}")
-    attentions = {name: make_attention(attention, output_channels(module), **options) for name, module in chosen}
+    attentions = {name: make_attention(attention, output_channels(module), fast, **options) for name, module in chosen}
     # Deepest first, so a chosen module inside another chosen one is wrapped before its parent moves.
     for name, module in reversed(chosen):
         parent_name, _, child = name.rpartition(".")

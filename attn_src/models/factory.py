@@ -5,37 +5,46 @@ from typing import Callable, Union
 
 from torch import nn
 
-from ..cbam import CBAM
-from ..coord import CoordAttention
-from ..eca import ECA
-from ..se import SE
+from .._validate import check_bool
+from ..registry import MODULES
 
 AttentionSpec = Union[None, str, Callable[[int], nn.Module]]
 
-ATTENTION_NAMES = {"se": SE, "cbam": CBAM, "eca": ECA, "ca": CoordAttention}
+#: ``attention=`` names: the registry's names in lower case.
+ATTENTION_NAMES = {name.lower(): cls for name, cls in MODULES.items()}
 
 
-def make_attention(attention: AttentionSpec, channels: int, **options) -> nn.Module:
+def make_attention(attention: AttentionSpec, channels: int, fast: bool = False, **options) -> nn.Module:
     """Build the attention module named by ``attention`` for ``channels`` channels.
 
     Args:
         attention: ``None`` (no attention: ``nn.Identity``), one of ``"se"``, ``"cbam"``,
             ``"eca"``, ``"ca"``, or a callable ``channels -> nn.Module``.
         channels: the channel count at the insertion point.
+        fast: build the named module's fast twin (:mod:`attn_src.fast`): the same parameters
+            and outputs, computed faster.
         **options: keyword arguments for the module's constructor (e.g. ``reduction=8``).
     """
+    check_bool("fast", fast)
     if attention is None:
-        if options:
-            raise ValueError(f"options {sorted(options)} were given, but attention=None builds no module")
+        if options or fast:
+            given = sorted(options) + (["fast"] if fast else [])
+            raise ValueError(f"options {given} were given, but attention=None builds no module")
         return nn.Identity()
     if isinstance(attention, str):
         if attention not in ATTENTION_NAMES:
             allowed = ", ".join(repr(k) for k in ATTENTION_NAMES)
             raise ValueError(f"attention must be None, one of {allowed}, or a callable; got {attention!r}")
-        return ATTENTION_NAMES[attention](channels, **options)
+        cls = ATTENTION_NAMES[attention]
+        if fast:
+            from ..fast import FAST_TWINS  # the fast path loads only when asked for
+
+            cls = FAST_TWINS[cls]
+        return cls(channels, **options)
     if callable(attention):
-        if options:
-            raise ValueError(f"options {sorted(options)} cannot be passed to a callable attention; bind them in it")
+        if options or fast:
+            given = sorted(options) + (["fast"] if fast else [])
+            raise ValueError(f"options {given} cannot be passed to a callable attention; bind them in it")
         module = attention(channels)
         if not isinstance(module, nn.Module):
             raise TypeError(f"attention({channels}) must return an nn.Module, got {type(module).__name__}")

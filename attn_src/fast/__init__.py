@@ -1,0 +1,21 @@
+"""The fast path: the four modules computed with every speed trick this book measured, opt in.
+
+The modules a chapter shows (``attn_src.SE``, ``CBAM``, ``ECA``, ``CoordAttention``) are the papers'
+equations in plain torch. This package holds their fast twins, with the same constructors, parameters
+and ``state_dict`` and the same outputs and gradients (``tests/test_fast.py``), and the operations
+they are made of (:mod:`attn_src.fast.ops`). The chapter "Making attention fast" measures each trick.
+
+>>> import torch
+>>> from attn_src.fast import FastCBAM
+>>> FastCBAM(64)(torch.randn(2, 64, 8, 8)).shape
+torch.Size([2, 64, 8, 8])
+
+In a backbone: ``resnet50("cbam", fast=True)`` or ``attach(model, "cbam", where=..., fast=True)``;
+for a network already built (official weights loaded, say), :func:`convert`.
+"""
+from .modules import (FAST_TWINS, FastCBAM, FastChannelAttention, FastCoordAttention, FastECA, FastSE,
+                      FastSpatialAttention, convert)
+from .ops import block_bytes
+
+__all__ = ["FAST_TWINS", "FastCBAM", "FastChannelAttention", "FastCoordAttention", "FastECA", "FastSE",
+           "FastSpatialAttention", "block_bytes", "convert"]
