@@ -6,7 +6,7 @@
 torch.Size([2, 64, 8, 8])
 
 The modules are imported at once; the tools (``count_ops``, ``stat``, ``benchmark``, ``attach``)
-load pandas, torchstat or ``torch.utils.benchmark`` only when first used.
+load pandas and torchstat only when first used.
 """
 from importlib import import_module
 

@@ -12,14 +12,14 @@ together in the same way, so that their ratios (speed-ups) are steady too.
 """
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
-from torch.utils import benchmark as tbench
 
 from ._validate import check_bool, check_choice, check_int, check_positive_number
 
@@ -62,7 +62,7 @@ def benchmark(
     num_threads: int = 1,
     clock: str = "wall",
 ) -> Timing:
-    """Time ``module(x)`` and ``x.clone()`` with :class:`torch.utils.benchmark.Timer`, interleaved.
+    """Time ``module(x)`` and ``x.clone()``, interleaved.
 
     The two statements run in alternating short blocks (each about :data:`BLOCK_SECONDS` long),
     so both see the same machine: a load that comes and goes slows both alike and the ratio
@@ -78,8 +78,8 @@ def benchmark(
             under ``torch.no_grad()``.
         repeats: at least this many blocks of each statement.
         min_run_time: and at least this many seconds in all.
-        num_threads: torch threads while timing (default 1, torch.utils.benchmark's default: on a
-            shared or oversubscribed CPU, several threads can make a copy 100x slower).
+        num_threads: torch threads while timing (default 1: on a shared or oversubscribed CPU,
+            several threads can make a copy 100x slower).
         clock: ``"wall"`` (elapsed time, waiting for an accelerator to finish: what latency means) or
             ``"cpu"`` (CPU time of this thread, :func:`time.thread_time`: time spent waiting for
             other processes is left out, so it is steadier on a busy machine; CPU tensors and
@@ -136,22 +136,26 @@ def _interleaved(modules: list[nn.Module], x: torch.Tensor, backward: bool, repe
         raise ValueError(
             f"clock='cpu' measures the calling thread only: it needs num_threads=1 and a CPU tensor, "
             f"got num_threads={num_threads} and a tensor on {x.device.type}")
-    # "wall": torch.utils.benchmark's own timer, which also waits for a GPU to finish.
-    clock_kwargs = {"timer": time.thread_time} if clock == "cpu" else {}
+    clock_fn = time.thread_time if clock == "cpu" else time.perf_counter
 
     x = x.detach()
-    copy_timer = tbench.Timer("x.clone()", globals={"x": x}, num_threads=num_threads, **clock_kwargs)
-    timers = [_module_timer(module, x, backward, num_threads, clock_kwargs) for module in modules]
-    numbers = [_calls_per_block(t) for t in timers]
-    copy_number = _calls_per_block(copy_timer)
-    times: list[list[float]] = [[] for _ in modules]
-    copy_times: list[float] = []
-    start = time.perf_counter()
-    while len(copy_times) < repeats or time.perf_counter() - start < min_run_time:
-        first = len(copy_times) % len(modules)
-        for i in [*range(first, len(modules)), *range(first)]:
-            times[i].append(timers[i].timeit(numbers[i]).median)
-        copy_times.append(copy_timer.timeit(copy_number).median)
+    copy_timer = _Timer(x.clone, x.device, clock_fn)
+    timers = [_Timer(_call(module, x, backward), x.device, clock_fn) for module in modules]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        numbers = [_calls_per_block(t) for t in timers]
+        copy_number = _calls_per_block(copy_timer)
+        times: list[list[float]] = [[] for _ in modules]
+        copy_times: list[float] = []
+        start = time.perf_counter()
+        while len(copy_times) < repeats or time.perf_counter() - start < min_run_time:
+            first = len(copy_times) % len(modules)
+            for i in [*range(first, len(modules)), *range(first)]:
+                times[i].append(timers[i].timeit(numbers[i]))
+            copy_times.append(copy_timer.timeit(copy_number))
+    finally:
+        torch.set_num_threads(threads)
     copy_median = statistics.median(copy_times)
     return [
         Timing(median=statistics.median(ts), copy_median=copy_median, backward=backward, shape=tuple(x.shape),
@@ -160,32 +164,53 @@ def _interleaved(modules: list[nn.Module], x: torch.Tensor, backward: bool, repe
     ]
 
 
-def _module_timer(module: nn.Module, x: torch.Tensor, backward: bool, num_threads: int,
-                  clock_kwargs: dict) -> tbench.Timer:
-    """The timer of ``module(x)``, or of its forward + backward."""
+def _call(module: nn.Module, x: torch.Tensor, backward: bool) -> Callable[[], object]:
+    """``module(x)`` under ``torch.no_grad()``, or its forward + backward (gradients for ``x`` and
+    every parameter, for an output gradient of ones)."""
     if backward:
         xg = x.clone().requires_grad_(True)
         inputs = [xg, *(p for p in module.parameters() if p.requires_grad)]
         with torch.no_grad():
             grad = torch.ones_like(module(x))
-        return tbench.Timer(
-            "torch.autograd.grad(module(xg), inputs, grad)",
-            globals={"torch": torch, "module": module, "xg": xg, "inputs": inputs, "grad": grad},
-            num_threads=num_threads, **clock_kwargs,
-        )
-    return tbench.Timer(
-        "with torch.no_grad(): module(x)",
-        globals={"torch": torch, "module": module, "x": x},
-        num_threads=num_threads, **clock_kwargs,
-    )
+        return lambda: torch.autograd.grad(module(xg), inputs, grad)
+
+    def forward():
+        with torch.no_grad():
+            return module(x)
+    return forward
+
+
+class _Timer:
+    """Seconds per call of ``fn()``, over a block of calls (the garbage collector off, as ``timeit``
+    does; on an accelerator, waiting for it to finish). Plain Python: ``torch.utils.benchmark`` probes
+    for a CUDA toolkit on import and warns where a CUDA build of torch runs without one (Colab's CPU
+    runtime)."""
+
+    def __init__(self, fn: Callable[[], object], device: torch.device, clock: Callable[[], float]) -> None:
+        self.fn, self.clock = fn, clock
+        self.sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def timeit(self, number: int) -> float:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self.sync()
+            start = self.clock()
+            for _ in range(number):
+                self.fn()
+            self.sync()
+            return (self.clock() - start) / number
+        finally:
+            if enabled:
+                gc.enable()
 
 
 #: Target length of one timed block, in seconds.
 BLOCK_SECONDS = 0.002
 
 
-def _calls_per_block(timer: tbench.Timer) -> int:
+def _calls_per_block(timer: _Timer) -> int:
     """Warm up, then the number of calls that fills about :data:`BLOCK_SECONDS` (at least 1)."""
     timer.timeit(1)
-    per_call = timer.timeit(1).median
+    per_call = timer.timeit(1)
     return max(1, min(1000, round(BLOCK_SECONDS / max(per_call, 1e-9))))

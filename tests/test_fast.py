@@ -168,11 +168,10 @@ def test_record_gates_names_a_fast_cbam_it_cannot_read():
         record_gates(model, torch.randn(1, 3, 8, 8))
 
 
-def test_plain_modules_import_no_speed_machinery_and_no_tools():
-    """``from attn_src import SE`` loads the plain modules only: no fast path, pandas, torchstat or timers."""
-    code = ("import sys; from attn_src import SE, CBAM, ECA, CoordAttention; "
-            "print(sorted(m for m in ('attn_src.fast', 'pandas', 'torchstat', 'torch.utils.benchmark') "
-            "if m in sys.modules))")
+def test_plain_modules_import_no_speed_machinery():
+    """``from attn_src import SE`` loads the plain modules only (the tools: tests/test_package.py)."""
+    code = ("import sys; from attn_src import SE, CBAM, ECA, CoordAttention, attach; "
+            "print(sorted(m for m in ('attn_src.fast', 'attn_src.fast.ops') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert out.stderr == ""
@@ -197,3 +196,23 @@ def test_plain_modules_call_no_speed_helper():
         assert not names & helpers, f"{module.__name__} calls {sorted(names & helpers)}"
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert imported <= {"__future__", "torch", "_validate", "torch.nn"}, f"{module.__name__} imports {imported}"
+
+
+# The plain modules' forward path: every method a forward runs, the parts' included (argument checks aside).
+FORWARD_PATHS = {
+    "SE": [SE.squeeze, SE.excite, SE.gate, SE.forward],
+    "ECA": [ECA.gate, ECA.forward],
+    "CBAM": [ChannelAttention.gate, ChannelAttention.forward, SpatialAttention.gate, SpatialAttention.forward,
+             CBAM.forward],
+    "CA": [CoordAttention.gates, CoordAttention.forward],
+}
+
+
+@pytest.mark.parametrize("name", FORWARD_PATHS)
+def test_each_plain_forward_path_is_at_most_40_lines_in_one_file(name):
+    import inspect
+
+    files = {inspect.getsourcefile(method) for method in FORWARD_PATHS[name]}
+    assert len(files) == 1, files  # a learner never leaves the file
+    lines = sum(len(inspect.getsource(method).splitlines()) for method in FORWARD_PATHS[name])
+    assert lines <= 40, f"{name}'s forward path is {lines} lines"
