@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,9 +12,14 @@ from tests.toc import ROOT
 
 def test_the_package_builds_with_the_newest_setuptools_without_a_warning(tmp_path):
     """pip builds in an isolated environment with the newest setuptools, as ``%pip install git+...`` does.
-    A deprecation there (the license as a TOML table, say) becomes an error on the date it names."""
+    A deprecation there (the license as a TOML table, say) becomes an error on the date it names.
+    Built from a copy, since setuptools writes build/ beside the sources."""
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "attn_src", source / "attn_src", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-v",
-                          "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+                          "-w", str(tmp_path), str(source)], capture_output=True, text=True)
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-3000:]
     warnings = [line.strip() for line in log.splitlines() if re.search(r"\w+Warning\b|deprecat", line)]
