@@ -41,7 +41,7 @@ def test_reference_psi_is_the_nearest_odd_number():
 @pytest.mark.parametrize("fn", [nearest_odd_psi, papers_code_psi])
 def test_kernel_size_passes_correct_solutions(fn, capsys):
     verdict, out = run(check_kernel_size, fn, capsys)
-    assert verdict is True
+    assert verdict == True  # noqa: E712 (a Verdict)
     assert out == f"PASSED: ECA kernel size psi(C) ({2 + len(KERNEL_SIZE_SETTINGS)} checks)\n"
 
 
@@ -49,7 +49,7 @@ def test_kernel_size_stub_is_not_yet(capsys):
     def stub(channels, gamma=2, b=1):
         raise NotImplementedError("write psi(C)")
     verdict, out = run(check_kernel_size, stub, capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert out.startswith("NOT YET: ECA kernel size psi(C): your code raised NotImplementedError (write psi(C))")
 
 
@@ -57,7 +57,7 @@ def test_kernel_size_even_values_named_at_first_wrong_channel(capsys):
     def never_odd(channels, gamma=2, b=1):
         return int(abs((math.log2(channels) + b) / gamma))
     verdict, out = run(check_kernel_size, never_odd, capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     c = first_difference(never_odd, 2, 1)
     assert c == 1  # t = 0.5 truncates to 0, which must become 1
     assert f"for C={c}, gamma=2, b=1 yours is 0, expected 1" in out
@@ -78,7 +78,7 @@ def _natural_log(channels, gamma=2, b=1):
 def test_kernel_size_wrong_formula_gets_the_first_difference_and_a_hint(wrong, hint, capsys):
     verdict, out = run(check_kernel_size, wrong, capsys)
     c = first_difference(wrong, 2, 1)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert f"for C={c}, gamma=2, b=1 yours is {wrong(c)}, expected {nearest_odd_psi(c)}" in out
     assert hint in out
 
@@ -89,7 +89,7 @@ def test_kernel_size_ignoring_gamma_and_b(capsys):
     verdict, out = run(check_kernel_size, hard_coded, capsys)
     gamma, b = KERNEL_SIZE_SETTINGS[1]
     c = first_difference(lambda c, g, bb: hard_coded(c), gamma, b)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert f"while checking: C = 1 ... {MAX_CHANNELS} with gamma={gamma:g}, b={b:g}" in out
     assert f"for C={c}, gamma={gamma:g}, b={b:g} yours is" in out
     assert "seems to ignore gamma and b" in out
@@ -97,13 +97,13 @@ def test_kernel_size_ignoring_gamma_and_b(capsys):
 
 def test_kernel_size_float_result(capsys):
     verdict, out = run(check_kernel_size, lambda c, gamma=2, b=1: float(nearest_odd_psi(c, gamma, b)), capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert "fn(64, 2, 1) returned 3.0 (float)" in out and "int(...)" in out
 
 
 def test_kernel_size_wrong_defaults(capsys):
     verdict, out = run(check_kernel_size, lambda c, gamma=1, b=1: nearest_odd_psi(c, gamma, b), capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert f"fn(16) = {nearest_odd_psi(16, 1, 1)} but fn(16, 2, 1) = {nearest_odd_psi(16)}" in out
 
 
@@ -142,7 +142,7 @@ def viewed(self, x):
 @pytest.mark.parametrize("forward", [dance, viewed])
 def test_forward_passes_correct_solutions(forward, capsys):
     verdict, out = run(check_eca_forward, make_eca(forward=forward), capsys)
-    assert verdict is True
+    assert verdict == True  # noqa: E712 (a Verdict)
     assert out == "PASSED: ECA forward pass (8 checks)\n"
 
 
@@ -152,7 +152,7 @@ def test_forward_stub_is_not_yet(capsys):
             super().__init__()
             raise NotImplementedError("pick k, build the Conv1d")
     verdict, out = run(check_eca_forward, Stub, capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert out.startswith("NOT YET: ECA forward pass: your code raised NotImplementedError (pick k, build the Conv1d)")
 
 
@@ -160,7 +160,7 @@ def test_forward_stub_with_kernel_size_stub_is_not_yet(capsys):
     def k_stub(channels):
         raise NotImplementedError("write psi(C)")
     verdict, out = run(check_eca_forward, make_eca(k_fn=k_stub, forward=dance), capsys)
-    assert verdict is False and out.startswith("NOT YET: ECA forward pass")
+    assert verdict == False  # noqa: E712 (a Verdict) and out.startswith("NOT YET: ECA forward pass")
 
 
 @pytest.mark.parametrize("message, kwargs", [
@@ -171,7 +171,7 @@ def test_forward_stub_with_kernel_size_stub_is_not_yet(capsys):
 ])
 def test_forward_wrong_parameter_count(message, kwargs, capsys):
     verdict, out = run(check_eca_forward, make_eca(forward=dance, **kwargs), capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert "while checking: the parameter count for C = 1, 8, 64, 256, 2048" in out
     assert message in out
 
@@ -204,7 +204,7 @@ def replicate(self, x):
 ])
 def test_forward_names_the_likely_cause(forward, cause, capsys):
     verdict, out = run(check_eca_forward, make_eca(forward=forward), capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert "while checking: the output for an input of shape (2, 64, 5, 7)" in out
     assert "the output differs at position" in out
     assert f"likely cause: {cause}" in out
@@ -214,7 +214,7 @@ def test_forward_returning_the_gate(capsys):
     def gate_only(self, x):
         return torch.sigmoid(self.gate_logits(x.mean(dim=(2, 3))))[:, :, None, None]
     verdict, out = run(check_eca_forward, make_eca(forward=gate_only), capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert "the output has shape (2, 64, 1, 1): that is the gate; return x * gate, shaped like x (2, 64, 5, 7)" in out
 
 
@@ -223,7 +223,7 @@ def test_forward_squeeze_without_dim_fails_on_a_batch_of_one(capsys):
         y = nn.functional.adaptive_avg_pool2d(x, 1).squeeze()          # (N, C), but (C,) when N = 1
         return x * torch.sigmoid(self.conv(y.unsqueeze(1))).squeeze(1)[:, :, None, None]
     verdict, out = run(check_eca_forward, make_eca(forward=squeeze_all), capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert "while checking: the output for an input of shape (1, 64, 4, 4)" in out
 
 
@@ -233,7 +233,7 @@ def test_forward_convolving_across_the_batch(capsys):
         y = self.conv(x.mean(dim=(2, 3)).reshape(1, 1, n * c)).reshape(n, c)  # edge channels see the next image
         return x * torch.sigmoid(y)[:, :, None, None]
     verdict, out = run(check_eca_forward, make_eca(forward=across_batch), capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert "while checking: that each image of a batch is gated on its own" in out
     assert "the output for image 0 changed when only image 1 changed" in out
 
@@ -242,7 +242,7 @@ def test_forward_changing_its_input_in_place(capsys):
     def in_place(self, x):
         return x.mul_(torch.sigmoid(self.gate_logits(x.mean(dim=(2, 3))))[:, :, None, None])
     verdict, out = run(check_eca_forward, make_eca(forward=in_place), capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert "your forward changed its input x in place; return a new tensor x * gate" in out
 
 
@@ -256,5 +256,5 @@ def test_forward_rejects_a_non_module(capsys):
         def __init__(self, channels):
             pass
     verdict, out = run(check_eca_forward, NotAModule, capsys)
-    assert verdict is False
+    assert verdict == False  # noqa: E712 (a Verdict)
     assert "NotAModule(1) is a NotAModule, expected an nn.Module subclass" in out

@@ -129,7 +129,7 @@ class HalvedGate(SEConv):
 
 @pytest.mark.parametrize("cls", [SEConv, ConvThenPool])
 def test_a_correct_solution_passes_every_check(cls, capsys):
-    assert check_se_conv(cls) is True
+    assert check_se_conv(cls) == True  # noqa: E712 (a Verdict)
     assert capsys.readouterr().out == f"PASSED: SE with 1x1 convolutions ({6 * len(CASES)} checks)\n"
 
 
@@ -138,7 +138,7 @@ def test_a_correct_solution_passes_every_check(cls, capsys):
     (StubForward, "write the forward pass"),
 ])
 def test_a_stub_is_not_yet(cls, message, capsys):
-    assert check_se_conv(cls) is False
+    assert check_se_conv(cls) == False  # noqa: E712 (a Verdict)
     out = capsys.readouterr().out
     assert out.startswith("NOT YET: SE with 1x1 convolutions: your code raised NotImplementedError")
     assert message in out
@@ -171,7 +171,7 @@ def test_a_stub_is_not_yet(cls, message, capsys):
      "your output differs at position (0, 0, 0, 0)"),
 ])
 def test_each_mistake_gets_its_message(cls, step, message, capsys):
-    assert check_se_conv(cls) is False
+    assert check_se_conv(cls) == False  # noqa: E712 (a Verdict)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "FAILED: SE with 1x1 convolutions"
     assert lines[1].startswith(f"  while checking: {step}")
@@ -188,7 +188,7 @@ def test_a_mistake_on_a_later_shape_is_caught(capsys):
             self.fc1 = nn.Conv2d(channels, hidden, 1)
             self.fc2 = nn.Conv2d(hidden, channels, 1)
 
-    assert check_se_conv(HiddenFromSqrt) is False
+    assert check_se_conv(HiddenFromSqrt) == False  # noqa: E712 (a Verdict)
     out = capsys.readouterr().out
     assert "building HiddenFromSqrt(64, reduction=16)" in out
     assert "maps 64 -> 2 channels, expected 64 -> 4" in out
@@ -213,3 +213,16 @@ def test_the_checker_asks_for_the_class_not_an_instance():
     with pytest.raises(TypeError) as err:
         check_se_conv(SEConv(16))
     assert str(err.value) == "cls must be a subclass of nn.Module, got an instance of SEConv: pass the class, check_se_conv(SEConv)"
+
+
+def test_a_verdict_is_a_bool_that_a_notebook_does_not_show_again(capsys):
+    """The checker prints its verdict; the value it returns compares as a bool and displays nothing,
+    so a checker cell shows one line and no stray ``True`` / ``False``."""
+    from attn_src.checks import Verdict
+    from IPython.core.formatters import DisplayFormatter
+
+    passed, failed = Verdict(True), Verdict(False)
+    assert passed == True and failed == False and bool(passed) and not failed  # noqa: E712
+    assert (repr(passed), repr(failed)) == ("True", "False")
+    assert passed._ipython_display_() is None
+    assert DisplayFormatter().format(passed) == ({}, {})  # IPython's display: nothing at all

@@ -542,7 +542,7 @@ def se_flops_right(n, c, h, w, reduction, bias):
 def test_check_se_flops_passes_a_right_answer(capsys):
     from attn_src.checks.costs import check_se_flops
 
-    assert check_se_flops(se_flops_right) is True
+    assert check_se_flops(se_flops_right) == True  # noqa: E712 (a Verdict)
     assert capsys.readouterr().out.startswith("PASSED: SE FLOPs in closed form (6 checks)")
 
 
@@ -559,7 +559,7 @@ def test_check_se_flops_passes_a_right_answer(capsys):
 def test_check_se_flops_explains_a_wrong_answer(wrong, hint, capsys):
     from attn_src.checks.costs import check_se_flops
 
-    assert check_se_flops(wrong) is False
+    assert check_se_flops(wrong) == False  # noqa: E712 (a Verdict)
     out = capsys.readouterr().out
     assert out.startswith("FAILED: SE FLOPs in closed form") and hint in out
 
@@ -570,7 +570,7 @@ def test_check_se_flops_says_not_yet_for_the_stub(capsys):
     def stub(n, c, h, w, reduction, bias):
         raise NotImplementedError("count the FLOPs")
 
-    assert check_se_flops(stub) is False
+    assert check_se_flops(stub) == False  # noqa: E712 (a Verdict)
     assert capsys.readouterr().out.startswith("NOT YET: SE FLOPs in closed form")
     with pytest.raises(TypeError, match="fn must be a function"):
         check_se_flops(42)

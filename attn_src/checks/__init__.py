@@ -8,7 +8,7 @@ several shapes and prints ``PASSED: ...``, ``NOT YET: ...`` (the stub still rais
 >>> checks.check_se_conv(MySEConv)          # doctest: +SKIP
 PASSED: ...
 """
-from ._core import CheckFailure, run_checks
+from ._core import CheckFailure, Verdict, run_checks
 from .backbones import check_last_bn_names
 from .cbam import check_spatial_attention
 from .coord import check_coordinate_pooling, check_split
@@ -18,6 +18,7 @@ from .se import check_se_conv
 
 __all__ = [
     "CheckFailure",
+    "Verdict",
     "check_coordinate_pooling",
     "check_eca_forward",
     "check_kernel_size",

@@ -3,7 +3,8 @@
 A checker is a function that takes the learner's class or function, builds a list of
 ``(description, check)`` pairs and hands it to :func:`run_checks`. Each ``check`` either
 returns quietly or raises :class:`CheckFailure` with a message meant for the learner
-(helpers below write the common ones). The verdict is printed and returned as a bool:
+(helpers below write the common ones). The verdict is printed, one line (or a few for a
+failure), and returned as a :class:`Verdict`, true when passed:
 
 - ``PASSED: <title> (N checks)`` when every check passes;
 - ``NOT YET: ...`` when the learner's code raises ``NotImplementedError`` (the exercise stub),
@@ -22,22 +23,39 @@ class CheckFailure(AssertionError):
     """A learner-facing explanation of what is wrong."""
 
 
-def run_checks(title: str, checks: Sequence[tuple[str, Callable[[], None]]]) -> bool:
+class Verdict(int):
+    """A checker's verdict, equal to ``True`` when every check passed and to ``False`` otherwise.
+
+    A notebook shows nothing for it: the checker has already printed the verdict in words, and a
+    stray ``True`` or ``False`` under that line would only say it again.
+    """
+
+    def __new__(cls, passed: bool) -> "Verdict":
+        return super().__new__(cls, bool(passed))
+
+    def __repr__(self) -> str:
+        return repr(bool(self))
+
+    def _ipython_display_(self) -> None:
+        """Display nothing (IPython calls this instead of showing the repr)."""
+
+
+def run_checks(title: str, checks: Sequence[tuple[str, Callable[[], None]]]) -> Verdict:
     """Run ``checks`` in order, stop at the first failure, print the verdict and return it."""
     for description, check in checks:
         try:
             check()
         except NotImplementedError as err:
             print(f"NOT YET: {title}: your code raised NotImplementedError ({err}). Fill in the exercise, then run this cell again.")
-            return False
+            return Verdict(False)
         except CheckFailure as err:
             print(f"FAILED: {title}\n  while checking: {description}\n  {err}")
-            return False
+            return Verdict(False)
         except Exception as err:  # the learner's code crashed: say where, without a wall of traceback
             print(f"FAILED: {title}\n  while checking: {description}\n  your code raised {type(err).__name__}: {err}")
-            return False
+            return Verdict(False)
     print(f"PASSED: {title} ({len(checks)} checks)")
-    return True
+    return Verdict(True)
 
 
 def expect_shape(what: str, got: torch.Tensor, expected: tuple[int, ...]) -> None:

@@ -13,7 +13,7 @@ from torch import nn
 
 from ..models import attach, cifar_resnet20, count_parameters, resnet18, resnet34, resnet50
 from ..models.resnet import BasicBlock, Bottleneck
-from ._core import CheckFailure, run_checks
+from ._core import CheckFailure, Verdict, run_checks
 
 __all__ = ["check_last_bn_names"]
 
@@ -30,7 +30,7 @@ def _build(name: str, attention=None) -> nn.Module:
         return NETWORKS[name](attention)
 
 
-def check_last_bn_names(fn: Callable[[nn.Module], list[str]]) -> bool:
+def check_last_bn_names(fn: Callable[[nn.Module], list[str]]) -> Verdict:
     """Check ``fn(model)`` returns the names of the last BatchNorm of every residual branch, in model order.
 
     Tried on ResNet-18/34 (basic blocks: ``bn2``), ResNet-50 (bottlenecks: ``bn3``) and the CIFAR

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..cbam import SpatialAttention
-from ._core import CheckFailure, expect_close, expect_in_unit_interval, expect_param_count, expect_shape, run_checks
+from ._core import CheckFailure, Verdict, expect_close, expect_in_unit_interval, expect_param_count, expect_shape, run_checks
 
 TITLE = "CBAM spatial attention"
 KERNEL_SIZES = (7, 3)
@@ -133,7 +133,7 @@ def _check_values(cls) -> None:
             expect_close(f"SpatialAttention(kernel_size={k}) output for input {shape}", got, expected)
 
 
-def check_spatial_attention(cls) -> bool:
+def check_spatial_attention(cls) -> Verdict:
     """Check a learner's ``SpatialAttention`` class against Eq. 3; print and return the verdict."""
     if not isinstance(cls, type):
         print(f"FAILED: {TITLE}\n  pass the class itself (SpatialAttention), not {type(cls).__name__}")

@@ -20,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from ._core import CheckFailure, expect_close, run_checks
+from ._core import CheckFailure, Verdict, expect_close, run_checks
 
 # (N, C, H, W): taller than wide, wider than tall, square, a single row, a single column.
 SHAPES = ((2, 3, 5, 7), (1, 4, 9, 4), (3, 2, 6, 6), (2, 5, 1, 8), (1, 3, 8, 1))
@@ -111,7 +111,7 @@ def _check_pooling_leaves_input(fn: Callable) -> None:
                            "(CA multiplies the original x by the gates afterwards)")
 
 
-def check_coordinate_pooling(fn: Callable) -> bool:
+def check_coordinate_pooling(fn: Callable) -> Verdict:
     """Check the learner's ``coordinate_pooling(x) -> (z_h, z_w)`` (Eqs. 4-5); print and return the verdict."""
     _check_callable("fn", fn)
     return run_checks("coordinate pooling (Eqs. 4-5)", [
@@ -166,7 +166,7 @@ def _check_split_values(fn: Callable) -> None:
         expect_close(f"f_w for f of shape {tuple(f.shape)}", f_w, ref_w)
 
 
-def check_split(fn: Callable) -> bool:
+def check_split(fn: Callable) -> Verdict:
     """Check the learner's ``split_hw(f, h, w) -> (f_h, f_w)``; print and return the verdict."""
     _check_callable("fn", fn)
     return run_checks("split into f^h and f^w", [

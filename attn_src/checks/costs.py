@@ -13,7 +13,7 @@ import torch
 
 from ..opcount import count_ops
 from ..se import SE
-from ._core import CheckFailure, run_checks
+from ._core import CheckFailure, Verdict, run_checks
 
 __all__ = ["check_se_flops"]
 
@@ -55,7 +55,7 @@ def _count_with_hidden(n, c, h, w, hid, bias):
     return 2 * p + 4 * n * c * hid + n * hid + n * c + ((n * hid + n * c) if bias else 0)
 
 
-def check_se_flops(fn: Callable[..., int]) -> bool:
+def check_se_flops(fn: Callable[..., int]) -> Verdict:
     """Check ``fn(n, c, h, w, reduction, bias)`` against :func:`attn_src.count_ops` on ``SE(c, reduction, bias)``.
 
     The reference is the complete count of the module's own forward, under the convention of

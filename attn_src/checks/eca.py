@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..eca import ECA, eca_kernel_size
-from ._core import CheckFailure, expect_close, expect_shape, run_checks
+from ._core import CheckFailure, Verdict, expect_close, expect_shape, run_checks
 
 __all__ = ["check_eca_forward", "check_kernel_size"]
 
@@ -48,7 +48,7 @@ def _why_kernel_differs(channels: int, gamma: float, b: float, got: object, expe
     return text
 
 
-def check_kernel_size(fn: Callable[..., int]) -> bool:
+def check_kernel_size(fn: Callable[..., int]) -> Verdict:
     """Check ``fn(channels, gamma=2, b=1)`` against ECA-Net's psi(C) for C = 1 ... 4096 and several (gamma, b).
 
     The reference is :func:`attn_src.eca_kernel_size`, which follows the paper's own code:
@@ -138,7 +138,7 @@ def _diagnose(x: torch.Tensor, got: torch.Tensor, ref: ECA) -> str:
     return ""
 
 
-def check_eca_forward(cls: type) -> bool:
+def check_eca_forward(cls: type) -> Verdict:
     """Check an ECA class ``cls(channels)`` against :class:`attn_src.ECA`, with the reference's weights copied in.
 
     ``cls(channels)`` must pick k = psi(C) itself and hold exactly k parameters (one bias-free

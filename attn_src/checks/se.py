@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..se import SE
-from ._core import CheckFailure, expect_close, expect_in_unit_interval, expect_param_count, expect_shape, run_checks
+from ._core import CheckFailure, Verdict, expect_close, expect_in_unit_interval, expect_param_count, expect_shape, run_checks
 
 TITLE = "SE with 1x1 convolutions"
 
@@ -30,7 +30,7 @@ CASES = (
 )
 
 
-def check_se_conv(cls: type) -> bool:
+def check_se_conv(cls: type) -> Verdict:
     """Check the learner's SE-with-1x1-convolutions class against :class:`attn_src.SE`; print the verdict.
 
     ``cls(channels, reduction=r)`` must build a module with exactly two ``nn.Conv2d`` layers of
