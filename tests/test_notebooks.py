@@ -189,3 +189,70 @@ def test_figure_names_are_unique_across_the_book():
              if cell.get("metadata", {}).get("mystnb", {}).get("figure")]
     assert names, "no figure in the book"
     assert len(names) == len(set(names)), sorted(n for n in set(names) if names.count(n) > 1)
+
+
+# ---------------------------------------------------------------- numbers that stay true
+
+# A measured number as prose types it: digits with a decimal point, or a percentage. (Integers are
+# counts, sizes and seeds: what the code computes the same everywhere.)
+PROSE_NUMBER = re.compile(r"(?<![\w.,])(\d+\.\d+|\d+(?=\s?%))(?![\w])")
+GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
+CODE_SPAN = re.compile(r"`[^`]*`")
+
+
+def prose_numbers(markdown: str) -> set[float]:
+    """The numbers a markdown cell types, outside glue roles and code spans (``x.mean((2, 3))``)."""
+    text = CODE_SPAN.sub(" ", GLUE_ROLE.sub(" ", markdown))
+    return {float(m.group(1)) for m in PROSE_NUMBER.finditer(text)}
+
+
+def output_numbers(cell: dict) -> set[float]:
+    """The numbers a code cell's stored outputs show."""
+    text = "".join(output_text(o) for o in cell.get("outputs", []))
+    return {float(m.replace(",", "")) for m in re.findall(r"\d{1,3}(?:,\d{3})+|\d+\.\d+|\d+", text)}
+
+
+def machine_numbers(cells: list[dict]) -> set[float]:
+    """Numbers only ignored outputs (a timing, a trained accuracy) show: not also a compared output,
+    which would make them what the code computes on every machine (a counted 1.50 copies, say)."""
+    ignored, compared = set(), set()
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            tags = cell.get("metadata", {}).get("tags", [])
+            (ignored if "nbval-ignore-output" in tags else compared).update(output_numbers(cell))
+    return ignored - compared
+
+
+def test_prose_numbers_are_found():
+    assert prose_numbers("SE reaches 98.07 % (a gain of 1.5 points), 12,345 steps, 4 seeds, 7 %") == {98.07, 1.5, 7}
+    assert prose_numbers("{glue:text}`acc:.2f` against `x.mean((2, 3))` and 0.5x") == set()
+    timing = {"cell_type": "code", "metadata": {"tags": ["nbval-ignore-output"]},
+              "outputs": [{"output_type": "stream", "text": "acc 0.9733, 1.50 copies\n"}]}
+    counted = {"cell_type": "code", "metadata": {}, "outputs": [{"output_type": "stream", "text": "1.5 copies\n"}]}
+    assert machine_numbers([timing, counted]) == {0.9733}
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=NOTEBOOK_IDS)
+def test_prose_types_no_number_from_a_timing_or_trained_result(path):
+    """A number in the text that only a timing or a trained network printed would be false on the next
+    machine: glue it from the cell (myst-nb ``glue``) or say it without the figure."""
+    cells = load(path)["cells"]
+    machine = machine_numbers(cells)
+    found = [(index, sorted(prose_numbers("".join(cell["source"])) & machine))
+             for index, cell in enumerate(cells) if cell["cell_type"] == "markdown"]
+    found = [(index, numbers) for index, numbers in found if numbers]
+    assert not found, f"{path.name}: markdown cells type numbers that ignored outputs printed: {found}"
+
+
+# ---------------------------------------------------------------- exercises for a class
+
+EXERCISE = re.compile(r"^(`{3,}|:{3,})\{exercise\}\s*(?P<title>.*)$", re.MULTILINE)
+LABEL = re.compile(r"\((?P<level>easy|medium|hard), (?P<minutes>\d+) min\)$")
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=NOTEBOOK_IDS)
+def test_every_exercise_says_its_difficulty_and_minutes(path):
+    titles = [m.group("title").strip() for cell in load(path)["cells"] if cell["cell_type"] == "markdown"
+              for m in EXERCISE.finditer("".join(cell["source"]))]
+    bad = [t for t in titles if not LABEL.search(t) or not 1 <= int(LABEL.search(t).group("minutes")) <= 90]
+    assert not bad, f"{path.name}: exercise titles must end like '(medium, 20 min)': {bad}"
