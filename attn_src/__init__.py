@@ -16,13 +16,13 @@ from .device import DEVICE
 from .eca import ECA, eca_kernel_size
 from .registry import MODULES
 from .se import SE
-from .utils import seed_everything, show_source
+from .utils import glue, seed_everything, show_source
 
 __version__ = "0.1.0"
 
 #: Tools loaded on first use, by the submodule that defines them.
 _LAZY = {"attach": ".models", "benchmark": ".timing", "benchmark_many": ".timing", "count_ops": ".opcount",
-         "stat": ".torchstat_report"}
+         "keep_freed_memory": ".timing", "stat": ".torchstat_report"}
 
 
 def __getattr__(name: str):
@@ -47,6 +47,8 @@ __all__ = [
     "benchmark_many",
     "count_ops",
     "eca_kernel_size",
+    "glue",
+    "keep_freed_memory",
     "seed_everything",
     "show_source",
     "stat",

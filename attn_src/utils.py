@@ -1,4 +1,4 @@
-"""Small helpers every chapter uses: seeding and showing library source."""
+"""Small helpers every chapter uses: seeding, showing library source, and glueing numbers into the text."""
 from __future__ import annotations
 
 import inspect
@@ -33,3 +33,19 @@ def show_source(obj: object):
     except TypeError as err:
         raise TypeError(f"obj must be a class, function or method, got {type(obj).__name__}") from err
     return Code(inspect.cleandoc("\n" + source) if source.startswith(" ") else source, language="python")
+
+
+def glue(name: str, value: object) -> None:
+    """Hand ``value`` to the book's text under ``name`` (myst-nb's ``glue``, shown nowhere in the cell).
+
+    The text quotes it as `` {glue:text}`name:.2f` ``, so a number that a timing or a training run
+    produced is the one this run produced, on whatever machine built the page. Where myst-nb is not
+    installed (Colab, where the chapter's markdown is the plain Colab edition), it does nothing.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=False)

@@ -45,8 +45,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import ctypes
-import ctypes.util
 import os
 import pathlib
 import sys
@@ -54,7 +52,7 @@ import sys
 import torch
 from torch import nn
 
-from attn_src import benchmark_many, count_ops
+from attn_src import benchmark_many, count_ops, keep_freed_memory
 from attn_src.fast import block_bytes, convert
 from attn_src.fast.ops import BLOCK_BYTES
 from attn_src.blog import BlogCA, BlogCBAM, BlogECA, BlogSE, to_attn_src
@@ -72,20 +70,6 @@ SPEEDUPS = (("plain", "timm"), ("fast", "timm"), ("fast", "blog"))
 ROUNDS = 3
 HEADLINE = (8, 256, 56, 56)
 SHAPES = [HEADLINE, (1, 64, 112, 112), (32, 64, 112, 112), (1, 512, 7, 7), (32, 512, 7, 7), (32, 256, 28, 28)]
-
-
-def keep_freed_memory() -> str:
-    """Ask glibc's malloc to keep freed blocks of up to 32 MB (no page faults in steady state)."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
-        return "default malloc (mallopt not available on this system)"
-    m_trim_threshold, m_mmap_threshold = -1, -3   # glibc's <malloc.h>
-    if mallopt(m_mmap_threshold, 32 * 2**20) != 1 or mallopt(m_trim_threshold, 2**31 - 1) != 1:
-        return "default malloc (mallopt refused the settings)"
-    return "malloc keeps freed blocks up to 32 MB"
 
 
 @contextlib.contextmanager

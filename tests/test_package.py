@@ -43,3 +43,28 @@ def test_importing_attn_src_loads_no_tool_and_prints_nothing():
             "min_run_time=0.001); print('torch.utils.benchmark' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert (out.stdout.strip(), out.stderr) == ("False", "")
+
+
+def test_glue_hands_the_value_to_myst_nb_and_does_nothing_without_it(monkeypatch):
+    import types
+
+    import pytest
+
+    from attn_src import glue
+
+    seen = []
+    monkeypatch.setitem(sys.modules, "myst_nb", types.SimpleNamespace(glue=lambda *args, **kwargs: seen.append((args, kwargs))))
+    glue("se-acc", 0.5)
+    assert seen == [(("se-acc", 0.5), {"display": False})]  # the cell shows nothing more
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # as on Colab: import myst_nb fails
+    assert glue("se-acc", 0.5) is None
+    with pytest.raises(TypeError, match="name must be a non-empty str, got 3"):
+        glue(3, 0.5)
+
+
+def test_keep_freed_memory_says_what_it_did():
+    from attn_src import keep_freed_memory
+
+    assert keep_freed_memory() in {"malloc keeps freed blocks up to 32 MB",
+                                   "default malloc (mallopt not available on this system)",
+                                   "default malloc (mallopt refused the settings)"}
