@@ -6,7 +6,8 @@ over the DevTools protocol. Every page must load with no console error, every im
 load, every formula must be typeset by the site's own MathJax with no request leaving the
 machine (chromium is started with every host name but 127.0.0.1 unresolvable, and every
 request it attempts is recorded), and every Colab or Binder launch link must open this
-repository, on the branch of ``_config.yml``, at the page's own notebook.
+repository, on the branch of ``_config.yml``, at the Colab edition of the page's own notebook
+(``colab/book/NN_name.ipynb``, with no MyST markup left).
 
 chromium comes from Debian (``apt-get install chromium``); where it is missing, the set-up
 below installs it when it can (root with apt-get) and skips the browser tests with a clear
@@ -30,10 +31,12 @@ import time
 import types
 import urllib.parse
 
+import nbformat
 import pytest
 import yaml
 from sphinx.errors import ExtensionError
 
+from tests.test_colab_edition import myst_left
 from tests.toc import ROOT, resolve, toc_files
 
 websocket = pytest.importorskip("websocket", reason="websocket-client (requirements.txt) drives chromium")
@@ -395,7 +398,7 @@ def test_download_button_serves_the_pages_source(pages, page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_launch_links_open_this_pages_notebook(pages, page):
-    """Colab and Binder links name this repository, its branch and this page's notebook, which exists."""
+    """Colab and Binder links name this repository, its branch and this page's Colab edition, which exists."""
     links = pages[page]["links"]
     is_notebook = page in NOTEBOOK_PAGES
     colab = [u for u in links if "colab.research.google.com" in u]
@@ -409,8 +412,12 @@ def test_launch_links_open_this_pages_notebook(pages, page):
         prefix = f"https://colab.research.google.com/github/{owner_repo}/blob/{BRANCH}/"
         assert url.startswith(prefix), f"{url} does not start with {prefix}"
         path = url[len(prefix):]
-        assert path == f"{page}.ipynb" and (ROOT / path).is_file(), f"Colab opens {path!r}, not {page}.ipynb"
+        assert path == f"colab/{page}.ipynb" and (ROOT / path).is_file(), \
+            f"Colab opens {path!r}, not the Colab edition colab/{page}.ipynb"
+        colab_edition = nbformat.read(ROOT / path, as_version=4)
+        left = {i: myst_left(c.source) for i, c in enumerate(colab_edition.cells) if c.cell_type == "markdown"}
+        assert not any(left.values()), f"{path} still holds MyST markup: { {i: k for i, k in left.items() if k} }"
     for url in binder:
         parts = urllib.parse.urlsplit(url)
         assert parts.path == f"/v2/gh/{owner_repo}/{BRANCH}", url
-        assert urllib.parse.parse_qs(parts.query)["urlpath"][0].endswith(f"{page}.ipynb"), url
+        assert urllib.parse.parse_qs(parts.query)["urlpath"][0].endswith(f"colab/{page}.ipynb"), url
