@@ -216,3 +216,20 @@ def test_each_plain_forward_path_is_at_most_40_lines_in_one_file(name):
     assert len(files) == 1, files  # a learner never leaves the file
     lines = sum(len(inspect.getsource(method).splitlines()) for method in FORWARD_PATHS[name])
     assert lines <= 40, f"{name}'s forward path is {lines} lines"
+
+
+def test_compiled_is_torch_compile_without_the_toolchain_warning():
+    import logging
+
+    from attn_src.fast import compiled
+
+    torch._dynamo.reset()
+    module = SE(16).eval()
+    x = torch.randn(2, 16, 5, 5)
+    fast = compiled(module)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), module(x))
+    assert logging.getLogger("torch.utils.cpp_extension").level == logging.NOTSET  # restored
+    with pytest.raises(TypeError, match="module must be an nn.Module, got function"):
+        compiled(lambda x: x)
+    torch._dynamo.reset()

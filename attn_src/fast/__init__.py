@@ -13,9 +13,34 @@ torch.Size([2, 64, 8, 8])
 In a backbone: ``resnet50("cbam", fast=True)`` or ``attach(model, "cbam", where=..., fast=True)``;
 for a network already built (official weights loaded, say), :func:`convert`.
 """
+import logging
+
+import torch
+from torch import nn
+
 from .modules import (FAST_TWINS, FastCBAM, FastChannelAttention, FastCoordAttention, FastECA, FastSE,
                       FastSpatialAttention, convert)
 from .ops import block_bytes
 
 __all__ = ["FAST_TWINS", "FastCBAM", "FastChannelAttention", "FastCoordAttention", "FastECA", "FastSE",
-           "FastSpatialAttention", "block_bytes", "convert"]
+           "FastSpatialAttention", "block_bytes", "compiled", "convert"]
+
+
+def compiled(module: nn.Module) -> nn.Module:
+    """``torch.compile(module, dynamic=False)``, one shape at a time, and quiet where it loads its compiler.
+
+    A CUDA build of torch on a machine without a GPU but with a CUDA toolkit (Colab's CPU runtime)
+    logs a warning, "No CUDA runtime is found", when inductor first loads its C++ toolchain
+    (``torch.utils.cpp_extension``); on the CPU that toolchain needs no CUDA, so the warning is
+    silenced while it loads.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        import torch.utils.cpp_extension  # noqa: F401  (logs on its first import only)
+    finally:
+        logger.setLevel(level)
+    return torch.compile(module, dynamic=False)
