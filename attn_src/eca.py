@@ -15,9 +15,18 @@ The kernel size is chosen from C by the inverse of the assumed mapping
 
     k = psi(C) = | log2(C) / gamma + b / gamma |_odd
 
-where ``|t|_odd`` is "the nearest odd number". The official code computes it as
-``t = int(abs((log2(C) + b) / gamma))`` and adds 1 when ``t`` is even, which is
-what :func:`eca_kernel_size` does.
+where ``|t|_odd`` is "the nearest odd number". The code printed in the paper (its
+Fig. 3) computes it as ``t = int(abs((log2(C) + b) / gamma))`` and adds 1 when ``t``
+is even, which is what :func:`eca_kernel_size` does.
+
+This adaptive rule is the paper's, not the official repository's: there,
+``eca_layer(channel, k_size=3)`` defaults to k = 3 and never computes k from C, and
+each network passes k in. The released ECA-ResNet-50 (``eca_resnet50_k3557``) uses
+k = [3, 5, 5, 7] per stage, where psi gives [5, 5, 5, 7]; the first released
+ECA-MobileNetV2 (``eca_mobilenetv2_k13``) uses k = 1 for its blocks of up to 96
+channels and 3 above, [1, 1, 1, 1, 1, 3, 3] over its seven widths, while the
+repository's code today gives k = 1 only below 96 channels. :class:`ECA` defaults to
+psi and takes ``kernel_size=`` for those choices.
 """
 from __future__ import annotations
 
@@ -31,7 +40,9 @@ from ._validate import check_input, check_int, check_odd_kernel, check_positive_
 
 
 def eca_kernel_size(channels: int, gamma: float = 2, b: float = 1) -> int:
-    """ECA's adaptive kernel size ``psi(C)`` (ECA-Net Eq. 13), as the official code computes it.
+    """ECA's adaptive kernel size ``psi(C)`` (ECA-Net Eq. 13), as the code printed in the paper (Fig. 3) computes it.
+
+    The official repository's ``eca_layer`` does not call such a rule: it takes ``k_size`` (default 3).
 
     >>> [eca_kernel_size(c) for c in (64, 128, 256, 512)]
     [3, 5, 5, 5]
@@ -49,7 +60,8 @@ class ECA(nn.Module):
     Args:
         channels: number of input channels C (also sets k when ``kernel_size`` is None).
         kernel_size: odd size k of the 1-D convolution across channels;
-            ``None`` picks ``eca_kernel_size(channels, gamma, b)``.
+            ``None`` picks ``eca_kernel_size(channels, gamma, b)``, the paper's adaptive
+            rule (the official ``eca_layer`` has no such default: its ``k_size`` is 3).
         gamma, b: the constants of the mapping between C and k (paper: 2 and 1).
 
     Extra parameters: exactly k (the 1-D convolution has no bias).

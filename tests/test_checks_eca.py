@@ -1,7 +1,10 @@
 """The ECA exercise checkers: pass correct solutions, name the mistake of each kind of wrong one."""
 from __future__ import annotations
 
+import json
 import math
+import pathlib
+import re
 
 import pytest
 import torch
@@ -45,12 +48,15 @@ def test_kernel_size_passes_correct_solutions(fn, capsys):
     assert out == f"PASSED: ECA kernel size psi(C) ({2 + len(KERNEL_SIZE_SETTINGS)} checks)\n"
 
 
-def test_kernel_size_stub_is_not_yet(capsys):
+NOT_YET_END = ". Fill in the exercise, then run this cell again.\n"
+
+
+def test_kernel_size_stub_is_not_yet_and_named(capsys):
     def stub(channels, gamma=2, b=1):
         raise NotImplementedError("write psi(C)")
     verdict, out = run(check_kernel_size, stub, capsys)
     assert verdict == False  # noqa: E712 (a Verdict)
-    assert out.startswith("NOT YET: ECA kernel size psi(C): your code raised NotImplementedError (write psi(C))")
+    assert out == "NOT YET: ECA kernel size psi(C): your code raised NotImplementedError (in stub: write psi(C))" + NOT_YET_END
 
 
 def test_kernel_size_even_values_named_at_first_wrong_channel(capsys):
@@ -107,6 +113,34 @@ def test_kernel_size_wrong_defaults(capsys):
     assert f"fn(16) = {nearest_odd_psi(16, 1, 1)} but fn(16, 2, 1) = {nearest_odd_psi(16)}" in out
 
 
+KERNEL_FAILED = "FAILED: ECA kernel size psi(C)\n  while checking: "
+
+
+@pytest.mark.parametrize("wrong, expected", [
+    (lambda c, gamma=2, b=1: int(abs((math.log2(c) + b) / gamma)),
+     "C = 1 ... 4096 with gamma=2, b=1\n  for C=1, gamma=2, b=1 yours is 0, expected 1 (t = log2(C)/gamma + b/gamma "
+     "= 0.5, int(t) = 0, even, so +1). k must be odd: add 1 when the truncated value is even"),
+    (_rounds,
+     "C = 1 ... 4096 with gamma=2, b=1\n  for C=4, gamma=2, b=1 yours is 3, expected 1 (t = log2(C)/gamma + b/gamma "
+     "= 1.5, int(t) = 1, already odd). Truncate t with int(t) before making it odd; do not round it"),
+    (_natural_log,
+     "C = 1 ... 4096 with gamma=2, b=1\n  for C=8, gamma=2, b=1 yours is 1, expected 3 (t = log2(C)/gamma + b/gamma "
+     "= 2, int(t) = 2, even, so +1). Use the base-2 logarithm (math.log2), not the natural one"),
+    (lambda c, gamma=2, b=1: nearest_odd_psi(c),
+     "C = 1 ... 4096 with gamma=1, b=0\n  for C=4, gamma=1, b=0 yours is 1, expected 3 (t = log2(C)/gamma + b/gamma "
+     "= 2, int(t) = 2, even, so +1). Your function seems to ignore gamma and b (it gives the answer for gamma=2, b=1)"),
+    (lambda c, gamma=2, b=1: float(nearest_odd_psi(c, gamma, b)),
+     "the return type\n  fn(64, 2, 1) returned 3.0 (float); a kernel size must be an int (nn.Conv1d needs one): "
+     "wrap the result in int(...)"),
+    (lambda c, gamma=1, b=1: nearest_odd_psi(c, gamma, b),
+     "the default gamma and b\n  fn(16) = 5 but fn(16, 2, 1) = 3: the defaults should be the paper's gamma=2, b=1"),
+], ids=["even", "rounds", "natural-log", "ignores-gamma-b", "float", "defaults"])
+def test_kernel_size_mistakes_get_their_exact_verdict(wrong, expected, capsys):
+    verdict, out = run(check_kernel_size, wrong, capsys)
+    assert verdict == False  # noqa: E712 (a Verdict)
+    assert out == KERNEL_FAILED + expected + "\n"
+
+
 def test_kernel_size_rejects_non_callable():
     with pytest.raises(TypeError, match="fn must be a function channels, gamma=2, b=1 -> int, got int"):
         check_kernel_size(3)
@@ -146,34 +180,74 @@ def test_forward_passes_correct_solutions(forward, capsys):
     assert out == "PASSED: ECA forward pass (8 checks)\n"
 
 
-def test_forward_stub_is_not_yet(capsys):
+def test_forward_stub_is_not_yet_and_named(capsys):
     class Stub(nn.Module):
         def __init__(self, channels):
             super().__init__()
             raise NotImplementedError("pick k, build the Conv1d")
     verdict, out = run(check_eca_forward, Stub, capsys)
     assert verdict == False  # noqa: E712 (a Verdict)
-    assert out.startswith("NOT YET: ECA forward pass: your code raised NotImplementedError (pick k, build the Conv1d)")
+    assert out == ("NOT YET: ECA forward pass: your code raised NotImplementedError "
+                   "(in Stub.__init__: pick k, build the Conv1d)" + NOT_YET_END)
 
 
-def test_forward_stub_with_kernel_size_stub_is_not_yet(capsys):
+def test_forward_names_the_kernel_size_stub_its_init_calls(capsys):
+    # the forward check builds the module first: an unfinished psi(C) stops it in __init__, and the
+    # verdict must name that stub (and who called it), not the forward pass
     def k_stub(channels):
         raise NotImplementedError("write psi(C)")
     verdict, out = run(check_eca_forward, make_eca(k_fn=k_stub, forward=dance), capsys)
-    assert verdict == False  # noqa: E712 (a Verdict) and out.startswith("NOT YET: ECA forward pass")
+    assert verdict == False  # noqa: E712 (a Verdict)
+    assert out == ("NOT YET: ECA forward pass: your code raised NotImplementedError "
+                   "(in k_stub, called by Learner.__init__: write psi(C))" + NOT_YET_END)
+
+
+def test_forward_names_the_forward_stub(capsys):
+    def forward(self, x):
+        raise NotImplementedError("pool, convolve, sigmoid, scale")
+    verdict, out = run(check_eca_forward, make_eca(forward=forward), capsys)
+    assert verdict == False  # noqa: E712 (a Verdict)
+    assert out == ("NOT YET: ECA forward pass: your code raised NotImplementedError "
+                   "(in Learner.forward: pool, convolve, sigmoid, scale)" + NOT_YET_END)
+
+
+def notebook_stub_cell():
+    """The source of book/03_eca.ipynb's exercise-stub cell (what a student starts from)."""
+    nb = json.loads((pathlib.Path(__file__).resolve().parents[1] / "book" / "03_eca.ipynb").read_text(encoding="utf-8"))
+    (cell,) = [c for c in nb["cells"] if "exercise-stub" in c.get("metadata", {}).get("tags", [])]
+    return "".join(cell["source"])
+
+
+def test_the_notebooks_stubs_are_named_in_the_order_a_student_meets_them(capsys):
+    namespace = {"torch": torch, "nn": nn}  # the notebook imported both before the stub cell
+    exec(compile(notebook_stub_cell(), "<stub cell>", "exec"), namespace)
+    assert not check_kernel_size(namespace["kernel_size"])
+    assert capsys.readouterr().out == (
+        "NOT YET: ECA kernel size psi(C): your code raised NotImplementedError "
+        "(in kernel_size: return the odd kernel size k = psi(C) of Eq. 13)" + NOT_YET_END)
+    assert not check_eca_forward(namespace["MyECA"])
+    assert capsys.readouterr().out == (
+        "NOT YET: ECA forward pass: your code raised NotImplementedError "
+        "(in kernel_size, called by MyECA.__init__: return the odd kernel size k = psi(C) of Eq. 13)" + NOT_YET_END)
+    namespace["kernel_size"] = nearest_odd_psi  # psi(C) written: now the forward stub is the unfinished part
+    assert not check_eca_forward(namespace["MyECA"])
+    assert capsys.readouterr().out == (
+        "NOT YET: ECA forward pass: your code raised NotImplementedError "
+        "(in MyECA.forward: pool, convolve along the channels, sigmoid, scale x)" + NOT_YET_END)
 
 
 @pytest.mark.parametrize("message, kwargs", [
     ("Learner(1) has 2 parameters, expected exactly k = psi(1) = 1 (one Conv1d(1, 1, k, bias=False)): "
      "the 1-D convolution must have bias=False", dict(bias=True)),
-    ("Learner(1) has 3 parameters, expected exactly k = psi(1) = 1", dict(k_fn=lambda c: 3)),
-    ("Learner(256) has 3 parameters, expected exactly k = psi(256) = 5", dict(k_fn=lambda c: 1 if c == 1 else 3)),
+    ("Learner(1) has 3 parameters, expected exactly k = psi(1) = 1 (one Conv1d(1, 1, k, bias=False))",
+     dict(k_fn=lambda c: 3)),
+    ("Learner(256) has 3 parameters, expected exactly k = psi(256) = 5 (one Conv1d(1, 1, k, bias=False))",
+     dict(k_fn=lambda c: 1 if c == 1 else 3)),
 ])
 def test_forward_wrong_parameter_count(message, kwargs, capsys):
     verdict, out = run(check_eca_forward, make_eca(forward=dance, **kwargs), capsys)
     assert verdict == False  # noqa: E712 (a Verdict)
-    assert "while checking: the parameter count for C = 1, 8, 64, 256, 2048" in out
-    assert message in out
+    assert out == f"FAILED: ECA forward pass\n  while checking: the parameter count for C = 1, 8, 64, 256, 2048\n  {message}\n"
 
 
 def no_sigmoid(self, x):
@@ -196,18 +270,33 @@ def replicate(self, x):
     return x * torch.sigmoid(nn.functional.conv1d(y, self.conv.weight)).squeeze(1)[:, :, None, None]
 
 
+NUMBER = r"-?\d+(\.\d+)?(e[-+]\d+)?"
+
+
 @pytest.mark.parametrize("forward, cause", [
-    (no_sigmoid, "the gate has no sigmoid"),
-    (max_pool, "the descriptor is the max over H and W; ECA squeezes with the mean"),
-    (flipped, "the kernel is flipped"),
-    (replicate, "the channels are not padded with zeros at both ends: use padding=k // 2"),
+    (no_sigmoid, "the gate has no sigmoid: apply torch.sigmoid to the convolution's output"),
+    (max_pool, "the descriptor is the max over H and W; ECA squeezes with the mean (global average pooling)"),
+    (flipped, "the kernel is flipped (this is a true convolution); use nn.Conv1d, which correlates"),
+    (replicate, "the channels are not padded with zeros at both ends: use padding=k // 2 (padding='same')"),
 ])
 def test_forward_names_the_likely_cause(forward, cause, capsys):
     verdict, out = run(check_eca_forward, make_eca(forward=forward), capsys)
     assert verdict == False  # noqa: E712 (a Verdict)
-    assert "while checking: the output for an input of shape (2, 64, 5, 7)" in out
-    assert "the output differs at position" in out
-    assert f"likely cause: {cause}" in out
+    expected = (
+        "FAILED: ECA forward pass\n"
+        "  while checking: the output for an input of shape (2, 64, 5, 7)\n"
+        "  the output differs at position (0, 0, 0, 0): yours {n}, expected {n} (largest difference {n}, tolerance 1e-05)\n"
+        "  likely cause: {cause}\n"
+    )
+    pattern = re.escape(expected).replace(re.escape("{n}"), NUMBER).replace(re.escape("{cause}"), re.escape(cause))
+    assert re.fullmatch(pattern, out), out
+
+
+def test_forward_verdicts_repeat_exactly(capsys):
+    """The reference weights are seeded: running a checker twice prints the same verdict, numbers included."""
+    first = run(check_eca_forward, make_eca(forward=no_sigmoid), capsys)[1]
+    torch.manual_seed(12345)  # whatever the learner's global random state
+    assert run(check_eca_forward, make_eca(forward=no_sigmoid), capsys)[1] == first
 
 
 def test_forward_returning_the_gate(capsys):
@@ -215,7 +304,8 @@ def test_forward_returning_the_gate(capsys):
         return torch.sigmoid(self.gate_logits(x.mean(dim=(2, 3))))[:, :, None, None]
     verdict, out = run(check_eca_forward, make_eca(forward=gate_only), capsys)
     assert verdict == False  # noqa: E712 (a Verdict)
-    assert "the output has shape (2, 64, 1, 1): that is the gate; return x * gate, shaped like x (2, 64, 5, 7)" in out
+    assert out == ("FAILED: ECA forward pass\n  while checking: the output for an input of shape (2, 64, 5, 7)\n"
+                   "  the output has shape (2, 64, 1, 1): that is the gate; return x * gate, shaped like x (2, 64, 5, 7)\n")
 
 
 def test_forward_squeeze_without_dim_fails_on_a_batch_of_one(capsys):
@@ -234,8 +324,9 @@ def test_forward_convolving_across_the_batch(capsys):
         return x * torch.sigmoid(y)[:, :, None, None]
     verdict, out = run(check_eca_forward, make_eca(forward=across_batch), capsys)
     assert verdict == False  # noqa: E712 (a Verdict)
-    assert "while checking: that each image of a batch is gated on its own" in out
-    assert "the output for image 0 changed when only image 1 changed" in out
+    assert out == ("FAILED: ECA forward pass\n  while checking: that each image of a batch is gated on its own\n"
+                   "  the output for image 0 changed when only image 1 changed: the 1-D convolution must run along "
+                   "the channels of each image, shaped (N, 1, C), not across the batch\n")
 
 
 def test_forward_changing_its_input_in_place(capsys):
@@ -243,7 +334,8 @@ def test_forward_changing_its_input_in_place(capsys):
         return x.mul_(torch.sigmoid(self.gate_logits(x.mean(dim=(2, 3))))[:, :, None, None])
     verdict, out = run(check_eca_forward, make_eca(forward=in_place), capsys)
     assert verdict == False  # noqa: E712 (a Verdict)
-    assert "your forward changed its input x in place; return a new tensor x * gate" in out
+    assert out == ("FAILED: ECA forward pass\n  while checking: the output for an input of shape (2, 64, 5, 7)\n"
+                   "  your forward changed its input x in place; return a new tensor x * gate\n")
 
 
 def test_forward_rejects_non_class():

@@ -122,6 +122,16 @@ class NoRelu(SEConv):
         return torch.sigmoid(self.fc2(self.fc1(x.mean(dim=(2, 3), keepdim=True))))
 
 
+class SigmoidInTheMiddle(SEConv):
+    def gate(self, x):
+        return torch.sigmoid(self.fc2(torch.sigmoid(self.fc1(x.mean(dim=(2, 3), keepdim=True)))))
+
+
+class AddsTheGate(SEConv):
+    def forward(self, x):
+        return x + self.gate(x)
+
+
 class HalvedGate(SEConv):
     def gate(self, x):
         return 0.5 * super().gate(x)
@@ -176,6 +186,42 @@ def test_each_mistake_gets_its_message(cls, step, message, capsys):
     assert lines[0] == "FAILED: SE with 1x1 convolutions"
     assert lines[1].startswith(f"  while checking: {step}")
     assert message in lines[2]
+
+
+@pytest.mark.parametrize("cls,step,message", [
+    (SigmoidInTheMiddle, "the output of SigmoidInTheMiddle(32, reduction=4) against attn_src.SE with the same weights",
+     "your output equals SE's with a sigmoid between the two convolutions: Eq. 3 has a ReLU (delta) there, "
+     "and the sigmoid only at the end"),
+    (AddsTheGate, "the gate of AddsTheGate(32, reduction=4): one number per channel",
+     "your output is the input plus one number per channel: Eq. 4 multiplies each channel by its gate, x * s, "
+     "it does not add the gate"),
+    (NoSqueeze, "the gate of NoSqueeze(32, reduction=4): one number per channel",
+     "output / input varies over the positions (i, j) of a channel (by up to"),
+])
+def test_the_whole_verdict_of_a_mistake(cls, step, message, capsys):
+    """The verdict is three lines: FAILED, the step, the message for the learner (here checked whole)."""
+    assert check_se_conv(cls) == False  # noqa: E712 (a Verdict)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert lines == ["FAILED: SE with 1x1 convolutions", f"  while checking: {step}", lines[2]]
+    assert lines[2].startswith(f"  {message}")
+
+
+def test_a_stub_names_the_part_that_runs_first(capsys):
+    """The chapter's stub raises in __init__ first: the NOT YET line names that part, in one line."""
+
+    class ChapterStub(nn.Module):
+        def __init__(self, channels, reduction=16):
+            super().__init__()
+            raise NotImplementedError("define W1 and W2 as 1x1 convolutions with biases")
+
+        def forward(self, x):
+            raise NotImplementedError("squeeze (Eq. 2), excite (Eq. 3), scale (Eq. 4)")
+
+    assert check_se_conv(ChapterStub) == False  # noqa: E712 (a Verdict)
+    assert capsys.readouterr().out == (
+        "NOT YET: SE with 1x1 convolutions: your code raised NotImplementedError (define W1 and W2 as 1x1 "
+        "convolutions with biases). Fill in the exercise, then run this cell again.\n")
 
 
 def test_a_mistake_on_a_later_shape_is_caught(capsys):

@@ -10,8 +10,9 @@ PASSED: ...
 """
 from ._core import CheckFailure, Verdict, run_checks
 from .backbones import check_last_bn_names
-from .cbam import check_spatial_attention
-from .coord import check_coordinate_pooling, check_split
+from .cbam import check_cbam, check_spatial_attention
+from .compare import check_max_se
+from .coord import check_coord_attention, check_coordinate_pooling, check_split
 from .costs import check_se_flops
 from .eca import check_eca_forward, check_kernel_size
 from .se import check_se_conv
@@ -19,10 +20,13 @@ from .se import check_se_conv
 __all__ = [
     "CheckFailure",
     "Verdict",
+    "check_cbam",
+    "check_coord_attention",
     "check_coordinate_pooling",
     "check_eca_forward",
     "check_kernel_size",
     "check_last_bn_names",
+    "check_max_se",
     "check_se_conv",
     "check_se_flops",
     "check_spatial_attention",

@@ -2,7 +2,7 @@
 
 >>> from attn_src.checks.backbones import check_last_bn_names
 >>> check_last_bn_names(my_last_bn_names)        # doctest: +SKIP
-PASSED: the last BatchNorm of every residual branch (9 checks)
+PASSED: the last BatchNorm of every residual branch (5 checks)
 """
 from __future__ import annotations
 

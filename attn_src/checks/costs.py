@@ -1,4 +1,4 @@
-"""Checker for the costs chapter's implementation exercise: SE's FLOPs in closed form.
+"""Checker for the costs appendix's implementation exercise: SE's FLOPs in closed form.
 
 >>> from attn_src.checks.costs import check_se_flops
 >>> check_se_flops(my_se_flops)        # doctest: +SKIP

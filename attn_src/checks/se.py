@@ -131,6 +131,12 @@ def _check_gate_per_channel(built: dict) -> None:
     factor = built["out"] / built["x"]
     spread = (factor.amax(dim=(2, 3)) - factor.amin(dim=(2, 3))).max().item()
     if spread > 1e-4:
+        added = built["out"] - built["x"]
+        if (added.amax(dim=(2, 3)) - added.amin(dim=(2, 3))).max().item() <= 1e-4:
+            raise CheckFailure(
+                "your output is the input plus one number per channel: Eq. 4 multiplies each channel by its "
+                "gate, x * s, it does not add the gate"
+            )
         raise CheckFailure(
             f"output / input varies over the positions (i, j) of a channel (by up to {spread:.3g}): the gate must "
             "be one number per channel, computed from the globally pooled input (Eq. 2) and broadcast over H x W"
@@ -158,16 +164,19 @@ def _check_output(built: dict) -> None:
     expect_close("your output", out, expected)
 
 
-def _variant(reference: SE, x: torch.Tensor, pool: str = "mean", relu: bool = True) -> torch.Tensor:
+def _variant(reference: SE, x: torch.Tensor, pool: str = "mean", delta: str = "relu") -> torch.Tensor:
     """SE with one step changed, to recognise a common mistake."""
     z = {"mean": x.mean(dim=(2, 3)), "max": x.amax(dim=(2, 3)), "sum": x.sum(dim=(2, 3))}[pool]
     hidden = reference.reduce(z)
-    s = torch.sigmoid(reference.expand(torch.relu(hidden) if relu else hidden))
+    hidden = {"relu": torch.relu, "none": lambda h: h, "sigmoid": torch.sigmoid}[delta](hidden)
+    s = torch.sigmoid(reference.expand(hidden))
     return x * s[:, :, None, None]
 
 
 _MISTAKES = {
     "with global max pooling: the squeeze (Eq. 2) is an average over H x W": partial(_variant, pool="max"),
     "with a sum over H x W: the squeeze (Eq. 2) divides the sum by H x W": partial(_variant, pool="sum"),
-    "without the ReLU (delta in Eq. 3) between the two convolutions": partial(_variant, relu=False),
+    "without the ReLU (delta in Eq. 3) between the two convolutions": partial(_variant, delta="none"),
+    "with a sigmoid between the two convolutions: Eq. 3 has a ReLU (delta) there, and the sigmoid only at the end":
+        partial(_variant, delta="sigmoid"),
 }
