@@ -12,7 +12,7 @@ from ._core import CheckFailure, Verdict, run_checks
 from .backbones import check_last_bn_names
 from .cbam import check_cbam, check_spatial_attention
 from .compare import check_max_se
-from .coord import check_coord_attention, check_coordinate_pooling, check_split
+from .coord import check_coord_attention
 from .costs import check_se_flops
 from .eca import check_eca_forward, check_kernel_size
 from .se import check_se_conv
@@ -22,7 +22,6 @@ __all__ = [
     "Verdict",
     "check_cbam",
     "check_coord_attention",
-    "check_coordinate_pooling",
     "check_eca_forward",
     "check_kernel_size",
     "check_last_bn_names",
@@ -30,6 +29,5 @@ __all__ = [
     "check_se_conv",
     "check_se_flops",
     "check_spatial_attention",
-    "check_split",
     "run_checks",
 ]
