@@ -10,7 +10,7 @@ forward + backward (training mode, gradients for the input and every parameter):
 
 - ``counted`` / ``counted fast``: the forward's memory traffic in copies, as ``attn_src.count_ops``
   counts it for the plain module and for the fast one (the floor an implementation that streams every
-  operand from memory once would reach; the fast CA and CBAM, which take a block of images at a time
+  operand from memory once would reach; with ``--block-bytes``, the fast CA and CBAM take a block of images at a time
   so that later passes find it in cache, can go below it);
 - ``fwd plain`` / ``fwd fast`` / ``fwd blog`` / ``fwd timm`` (and ``f+b ...``): each implementation's
   time in units of one ``x.clone()`` measured in the same call (the memory-traffic yardstick).
@@ -54,7 +54,7 @@ from torch import nn
 
 from attn_src import benchmark_many, count_ops, keep_freed_memory
 from attn_src.fast import block_bytes, convert
-from attn_src.fast.ops import BLOCK_BYTES
+from attn_src.fast.ops import CACHE_BLOCK
 from attn_src.blog import BlogCA, BlogCBAM, BlogECA, BlogSE, to_attn_src
 from attn_src.timing import Timing
 
@@ -178,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-run-time", type=float, default=0.1, help="seconds each measurement runs at least")
     parser.add_argument("--compile", action="store_true", help="add torch.compile columns (minutes more)")
     parser.add_argument("--default-malloc", action="store_true", help="leave glibc malloc's thresholds alone")
-    parser.add_argument("--block-bytes", type=int, default=BLOCK_BYTES,
-                        help=f"bytes of input the fast CA and CBAM take at a time without autograd (default "
-                             f"{BLOCK_BYTES}); {2**40} takes any batch whole, each pass over all of it")
+    parser.add_argument("--block-bytes", type=int, default=None,
+                        help=f"bytes of input the fast CA and CBAM take at a time without autograd (default: the "
+                             f"batch whole; {CACHE_BLOCK} suits a CPU whose cache keeps a block between passes)")
     args = parser.parse_args(argv)
     import pandas as pd
 
@@ -195,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row(name, shape, args.threads, args.min_run_time, args.compile))
                 print(f"  {name} {shape} done", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows).set_index(["module", "shape"])
-    print(f"torch {torch.__version__}, {args.threads} thread(s), float32, {allocator}, blocks of "
-          f"{args.block_bytes} bytes; copies = time / time of x.clone(); a x b = speed-up of a over b (the "
+    blocks = "the batch whole" if args.block_bytes is None else f"blocks of {args.block_bytes} bytes"
+    print(f"torch {torch.__version__}, {args.threads} thread(s), float32, {allocator}, fast CA and CBAM take "
+          f"{blocks}; copies = time / time of x.clone(); a x b = speed-up of a over b (the "
           f"time of b over the time of a, in the same round)")
     for title, prefix in (("forward (eval, no grad)", "fwd"), ("forward + backward (train)", "f+b")):
         columns = [c for c in table.columns if c.startswith(prefix) and not c.endswith("range")]

@@ -6,7 +6,7 @@
 Without gradients, the fast CA and CBAM (``attn_src.fast``) make several passes over a tensor of the input's size
 (CA: two means and two multiplies; CBAM: four poolings and two multiplies). This script times each
 pass on its own, the same operation on a tensor of that size, together with the module taken whole
-(every pass over the whole batch before the next) and in blocks of images (the default): all
+(every pass over the whole batch before the next, the default) and in blocks of images: all
 interleaved, in the rounds of ``bench_modules.py``, in copies of ``x``, beside the plain module
 (``attn_src.CoordAttention``, ``attn_src.CBAM``: the papers' equations, pass after pass).
 
@@ -34,22 +34,18 @@ from torch import nn
 
 from attn_src import CBAM, CoordAttention
 from attn_src.fast import block_bytes, convert
-from attn_src.fast.ops import BLOCK_BYTES, channel_mean, coordinate_pool, max_pool, mean_pool
+from attn_src.fast.ops import CACHE_BLOCK, channel_mean, coordinate_pool, max_pool, mean_pool
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from bench_modules import HEADLINE, keep_freed_memory, middle, paired  # noqa: E402  (benchmarks/ is not a package)
 
-#: Taken whole: a block larger than any batch.
-WHOLE = 2**40
-
-
 class InOrder(nn.Module):
     """``function(x)`` (an operation or a module) with ``block_bytes(nbytes)``, timed as a module.
 
-    A single pass is timed with ``nbytes=WHOLE``: over the whole batch, as a plain implementation runs it.
+    A single pass is timed with ``nbytes=None``: over the whole batch, as a plain implementation runs it.
     """
 
-    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor], nbytes: int) -> None:
+    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor], nbytes: int | None) -> None:
         super().__init__()
         self.function, self.nbytes = function, nbytes
 
@@ -94,8 +90,8 @@ def table(name: str, module: nn.Module, passes: dict, parts: dict, x: torch.Tens
     """Rows (label, copies) for one plain module: the fast twin's passes, their sum, the fast module in
     both orders, and the plain module."""
     fast = convert(copy.deepcopy(module))
-    timed = [InOrder(f, WHOLE) for f in (*passes.values(), *parts.values())]
-    timed += [InOrder(fast, WHOLE), InOrder(fast, BLOCK_BYTES), module]
+    timed = [InOrder(f, None) for f in (*passes.values(), *parts.values())]
+    timed += [InOrder(fast, None), InOrder(fast, CACHE_BLOCK), module]
     with torch.no_grad():
         runs = paired(timed, x, False, threads, min_run_time)
     copies = [middle([t.copies for t in run]) for run in runs]
@@ -103,7 +99,7 @@ def table(name: str, module: nn.Module, passes: dict, parts: dict, x: torch.Tens
     rows = list(zip(labels, copies))
     rows.append(("sum of the passes", sum(copies[:len(passes)])))
     rows.append((f"Fast{name}, whole batch", copies[-3]))
-    rows.append((f"Fast{name}, blocks of {BLOCK_BYTES} bytes", copies[-2]))
+    rows.append((f"Fast{name}, blocks of {CACHE_BLOCK} bytes", copies[-2]))
     rows.append((f"{name} (plain)", copies[-1]))
     return rows
 

@@ -179,10 +179,13 @@ def test_cbam_spatial_gate_uses_batch_statistics_only_with_a_training_batch_norm
 def test_block_bytes_sets_the_block_for_a_with_block_and_restores_it():
     x = torch.zeros(6, 2, 3, 4)  # 96 bytes an image
     default = ops.BLOCK_BYTES
+    assert default is None and batch_blocks(x) == [slice(0, 6)]  # no blocks unless asked for
     with block_bytes(2 * 96):
         assert batch_blocks(x) == [slice(0, 2), slice(2, 4), slice(4, 6)]
         with block_bytes(2**40):
             assert batch_blocks(x) == [slice(0, 6)]
+        with block_bytes(None):  # the default
+            assert batch_blocks(x) == [slice(0, 6)] and ops.images_per_block(96) is None
         assert ops.BLOCK_BYTES == 2 * 96
     assert ops.BLOCK_BYTES == default
     with pytest.raises(RuntimeError), block_bytes(1):

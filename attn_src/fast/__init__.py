@@ -13,6 +13,7 @@ torch.Size([2, 64, 8, 8])
 In a backbone: ``resnet50("cbam", fast=True)`` or ``attach(model, "cbam", where=..., fast=True)``;
 for a network already built (official weights loaded, say), :func:`convert`.
 """
+import importlib
 import logging
 
 import torch
@@ -20,10 +21,10 @@ from torch import nn
 
 from .modules import (FAST_TWINS, FastCBAM, FastChannelAttention, FastCoordAttention, FastECA, FastSE,
                       FastSpatialAttention, convert)
-from .ops import block_bytes
+from .ops import CACHE_BLOCK, block_bytes
 
 __all__ = ["FAST_TWINS", "FastCBAM", "FastChannelAttention", "FastCoordAttention", "FastECA", "FastSE",
-           "FastSpatialAttention", "block_bytes", "compiled", "convert"]
+           "FastSpatialAttention", "CACHE_BLOCK", "block_bytes", "compiled", "convert"]
 
 
 def compiled(module: nn.Module) -> nn.Module:
@@ -40,7 +41,7 @@ def compiled(module: nn.Module) -> nn.Module:
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        import torch.utils.cpp_extension  # noqa: F401  (logs on its first import only)
+        importlib.import_module("torch.utils.cpp_extension")  # logs on its first import only
     finally:
         logger.setLevel(level)
     return torch.compile(module, dynamic=False)

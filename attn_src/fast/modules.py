@@ -6,12 +6,16 @@ parameters and ``state_dict`` (official weights load one to one), the same outpu
 
 - :class:`FastSE`, :class:`FastECA`: the squeeze is a sum divided by the count when autograd
   records (:func:`~attn_src.fast.ops.mean_pool`), whose backward writes no full-size tensor.
-- :class:`FastCBAM`: both channel poolings on a block of images at a time, the shared MLP run once
+- :class:`FastCBAM`: both channel poolings in one pass over each image (:func:`~attn_src.fast.ops.pooled`), the shared MLP run once
   on both descriptors stacked, the channel mean as a matrix-vector product, the channel maximum in
   two stages (``amax`` without autograd, ``max`` with indices with it), the 2->1 conv's input
-  channels-last while autograd records, and both gates applied a block of images at a time.
+  channels-last while autograd records, and the second multiply in place.
 - :class:`FastCoordAttention`: the two directional means as one matrix product on small maps
-  (:func:`~attn_src.fast.ops.coordinate_pool`), and both gates applied a block at a time.
+  (:func:`~attn_src.fast.ops.coordinate_pool`), and the second multiply in place.
+
+Inside ``with block_bytes(CACHE_BLOCK):`` the fast CA and CBAM also take the batch a block of images
+at a time without autograd, so that later passes over a block find it in cache, on a CPU whose cache
+keeps it (off by default: :mod:`attn_src.fast.ops`).
 
 :func:`convert` turns the plain modules of a network into their fast twins in place.
 """
@@ -55,7 +59,7 @@ class FastChannelAttention(ChannelAttention):
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.channels)
-        # pooled reads each block of images from memory once for both poolings
+        # both poolings, on a block of images at a time where block_bytes asks for blocks
         avg, peak = pooled(x.flatten(2), partial(mean_pool, dim=2), partial(max_pool, dim=2))
         from_avg, from_max = self.mlp(torch.cat([avg, peak])).chunk(2)  # one call instead of two
         return torch.sigmoid(from_avg + from_max)[:, :, None, None]
@@ -82,7 +86,7 @@ class FastSpatialAttention(SpatialAttention):
 
 
 class FastCBAM(CBAM):
-    """:class:`~attn_src.CBAM` with fast parts, both gates applied a block of images at a time."""
+    """:class:`~attn_src.CBAM` with fast parts, both gates applied by :func:`~attn_src.fast.ops.gated`."""
 
     def __init__(self, channels: int, reduction: int = 16, kernel_size: int = 7, bias: bool = True,
                  norm: bool = True, max_first: bool = True) -> None:
@@ -93,7 +97,7 @@ class FastCBAM(CBAM):
         if self.spatial.uses_batch_statistics:  # M_s of one image needs the F' of the whole batch
             refined = self.channel(x)
             return rescale(refined, self.spatial.gate(refined))
-        # F' = M_c(F) * F, then F'' = M_s(F') * F', both on a block of images while it is in cache
+        # F' = M_c(F) * F, then F'' = M_s(F') * F' (in place; per block of images with block_bytes)
         return gated(x, self.channel.gate, self.spatial.gate)
 
 

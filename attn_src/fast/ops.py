@@ -4,14 +4,15 @@ Each gives the values of the plain expression (``x.mean``, ``x.amax``, ``y * gat
 differ in how much memory they touch, forward and backward, which is what an attention
 module's time is made of (see the chapter "Making attention fast" and ``benchmarks/``).
 
-:func:`pooled` and :func:`gated` also choose *when* memory is touched. A module that passes over
+:func:`pooled` and :func:`gated` can also choose *when* memory is touched. A module that passes over
 its input several times (CA's two means, then two multiplies; CBAM's four poolings and two
-multiplies) reads it from main memory each time when the input is larger than the cache. Without
-autograd they take the batch a block of images at a time (:func:`batch_blocks`): the first pass
-over a block brings it into the cache and the next passes find it there, on a CPU whose cache keeps
-what a core has read once (how much it keeps differs between CPUs: the comparison chapter asks the
-cache directly, and ``benchmarks/README.md`` gives the figures of two machines). Blocks are a rule
-for a CPU's cache: on any other device the batch is always taken whole.
+multiplies) reads it from main memory each time when the input is larger than the cache. Inside
+``with block_bytes(CACHE_BLOCK):``, without autograd, they take the batch a block of images at a
+time (:func:`batch_blocks`): the first pass over a block brings it into the cache and the next passes
+find it there, on a CPU whose cache keeps what a core has read once. Whether it does differs between
+CPUs (an AMD EPYC's did; the Intel Xeons this project measured on do not, and blocks cost them time:
+``benchmarks/README.md``, and the chapter measures it on the machine that runs it), so blocks are off
+by default. They are a rule for a CPU's cache: on any other device the batch is always taken whole.
 """
 from __future__ import annotations
 
@@ -103,20 +104,26 @@ def rescale(y: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     return y.mul_(gate)
 
 
-#: Bytes of input that :func:`pooled` and :func:`gated` take at a time (at least one image): with
-#: the block of output written beside it, well inside the last-level cache of a current CPU.
-BLOCK_BYTES = 4 * 2**20
+#: Bytes of input that :func:`pooled` and :func:`gated` take at a time (at least one image), or
+#: ``None``, the default: the batch whole. Set it with :func:`block_bytes`.
+BLOCK_BYTES: int | None = None
+
+#: A block for a CPU whose cache keeps a block between passes: with the block of output written
+#: beside it, well inside the last-level cache of a current CPU.
+CACHE_BLOCK = 4 * 2**20
 
 
 @contextlib.contextmanager
-def block_bytes(nbytes: int) -> Iterator[None]:
+def block_bytes(nbytes: int | None) -> Iterator[None]:
     """Within the ``with`` block, :func:`pooled` and :func:`gated` take ``nbytes`` of input at a time.
 
-    For experiments: ``block_bytes(2**40)`` takes any batch whole, ``block_bytes(1)`` one image
-    at a time. Restores :data:`BLOCK_BYTES` on the way out.
+    ``block_bytes(CACHE_BLOCK)`` for a CPU whose cache keeps a block between passes,
+    ``block_bytes(1)`` one image at a time, ``block_bytes(None)`` the batch whole (the default).
+    Restores :data:`BLOCK_BYTES` on the way out.
     """
     global BLOCK_BYTES
-    nbytes = check_int("nbytes", nbytes)
+    if nbytes is not None:
+        nbytes = check_int("nbytes", nbytes)
     saved, BLOCK_BYTES = BLOCK_BYTES, nbytes
     try:
         yield
@@ -124,9 +131,9 @@ def block_bytes(nbytes: int) -> Iterator[None]:
         BLOCK_BYTES = saved
 
 
-def images_per_block(image_bytes: int) -> int:
-    """How many images of ``image_bytes`` bytes make one block (at least one)."""
-    return max(1, BLOCK_BYTES // max(1, image_bytes))
+def images_per_block(image_bytes: int) -> int | None:
+    """How many images of ``image_bytes`` bytes make one block (at least one); ``None`` without blocks."""
+    return None if BLOCK_BYTES is None else max(1, BLOCK_BYTES // max(1, image_bytes))
 
 
 def _compiling() -> bool:
@@ -145,16 +152,17 @@ def batch_blocks(x: torch.Tensor) -> list[slice]:
     """
     n = x.shape[0]
     step = images_per_block(x.nbytes // n) if n else 1
-    if step >= n or _compiling():
+    if step is None or step >= n or _compiling():
         return [slice(0, n)] if n else []
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
 
 def _blocks(x: torch.Tensor) -> list[slice]:
     """The blocks :func:`pooled` and :func:`gated` take ``x`` in: none (take it whole) with autograd
-    on, which differentiates the whole-batch operations, where the batch is a single block, or off
-    the CPU (a GPU has no cache a block could stay in between two kernels)."""
-    if torch.is_grad_enabled() or x.shape[0] < 2 or x.device.type != "cpu":  # cheap checks first
+    on, which differentiates the whole-batch operations, without a block size (the default), where
+    the batch is a single block, or off the CPU (a GPU has no cache a block could stay in between two
+    kernels)."""
+    if BLOCK_BYTES is None or torch.is_grad_enabled() or x.shape[0] < 2 or x.device.type != "cpu":
         return []
     blocks = batch_blocks(x)
     return blocks if len(blocks) > 1 else []
