@@ -2,8 +2,9 @@
 
 Woo, Park, Lee, Kweon. *CBAM: Convolutional Block Attention Module*. ECCV 2018.
 
-CBAM refines a feature map F in two steps, channel first (the paper's best
-arrangement, Table 4)::
+CBAM refines a feature map F in two steps, channel first (of the arrangements the paper's
+ablation compares on ImageNet, the sequential ones beat the parallel one, and channel first
+beat spatial first slightly)::
 
     F'  = M_c(F)  * F          (Eq. 1)
     F'' = M_s(F') * F'
@@ -16,9 +17,15 @@ arrangement, Table 4)::
 Defaults follow the official code (``Jongchan/attention-module``) where it
 differs from the paper's text or from the blog listing: the MLP has biases,
 the channel-pooled maps are stacked max first (``ChannelPool``), and the 7x7
-conv is followed by a BatchNorm (``BasicConv(..., bn=True, relu=False)``) before
-the sigmoid. With these defaults the official CBAM-ResNet weights load
+conv is followed by a BatchNorm (``BasicConv(..., bn=True, relu=False)``, momentum
+0.01) before the sigmoid. With these defaults the official CBAM-ResNet weights load
 one-to-one; ``max_first=False, norm=False, bias=False`` gives the blog's layout.
+
+One difference is the initialisation, not the layout: the official ResNet
+(``MODELS/model_resnet.py``) sets the weight of every BatchNorm inside a ``SpatialGate`` to 0
+(and every bias in the network to 0), so each spatial gate starts as sigmoid(0) = 0.5 at every
+position, whatever its input. :class:`SpatialAttention` keeps PyTorch's default weight of 1;
+``nn.init.zeros_(module.spatial.norm.weight)`` starts a :class:`CBAM` the official way.
 """
 from __future__ import annotations
 

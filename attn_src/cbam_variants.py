@@ -3,9 +3,10 @@
 Woo, Park, Lee, Kweon. *CBAM: Convolutional Block Attention Module*. ECCV 2018.
 
 - :class:`PooledChannelAttention`: the channel gate ``M_c`` (Eq. 2) fed by the average-pooled
-  descriptor, the max-pooled one, or both (the paper's ablation, Table 2).
+  descriptor, the max-pooled one, or both (the paper's channel-pooling ablation).
 - :class:`ArrangedCBAM`: the two gates channel -> spatial (Eq. 1, the paper's choice),
-  spatial -> channel, or in parallel (the paper's arrangement ablation, Table 4).
+  spatial -> channel, or in parallel (the paper's arrangement ablation; its Table 4 is the main
+  ImageNet table, with the parameter and GFLOP counts).
 - :func:`convert_cbam_state_dict`: move one CBAM's weights between four layouts, ``"attn_src"``
   (:class:`attn_src.CBAM` with its defaults), ``"official"`` (``Jongchan/attention-module``,
   ``MODELS/cbam.py``), ``"timm"`` (``timm.layers.CbamModule``) and ``"blog"``
