@@ -21,6 +21,13 @@ def check_int(name: str, value: object, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_seed(value: object) -> int:
+    """Return ``value`` if it is an integer (a random seed, any sign)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
 def check_odd_kernel(name: str, value: object) -> int:
     """Return ``value`` if it is a positive odd integer (so 'same' padding exists)."""
     value = check_int(name, value, minimum=1)

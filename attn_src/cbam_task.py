@@ -24,13 +24,11 @@ a random offset inside its cell, so they never overlap.
 """
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch.nn import functional as F
 
-from ._validate import check_int, check_real
-from .data import Split
+from ._validate import check_int, check_real, check_seed
+from .data import Split, train_test
 
 CLASSES = ("plus", "cross", "tee")
 
@@ -46,12 +44,6 @@ SHAPES = torch.tensor([
      [0.0, 1.0, 0.0]],   # tee
 ])
 """The three shapes, (3, 3, 3): five pixels each, so the amount of ink says nothing about the class."""
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {seed!r} ({type(seed).__name__})")
-    return int(seed)
 
 
 def _check_layout(grid: object, cell: object, per_class: object) -> tuple[int, int, int]:
@@ -81,7 +73,7 @@ def place_objects(
     """
     n = check_int("n", n)
     grid, cell, per_class = _check_layout(grid, cell, per_class)
-    gen = torch.Generator().manual_seed(_check_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))
     k = 3 * per_class
     cells = torch.rand(n, grid * grid, generator=gen).argsort(dim=1)[:, :k]      # k distinct cells
     classes = torch.rand(n, k, generator=gen).argsort(dim=1) % 3                   # per_class of each
@@ -129,7 +121,7 @@ def render(
     if n and (k == 0 or target.min() < 0 or target.max() >= k):
         raise ValueError(f"target must index one of the k = {k} objects (0 .. {k - 1}), got values in "
                          f"{target.min().item()} .. {target.max().item()}")
-    gen = torch.Generator().manual_seed(_check_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))
     batch = torch.arange(n)
     # A one at each shape's top-left pixel, one map per class; a transposed conv stamps the shapes.
     spots = torch.zeros(n, len(CLASSES), size, size)
@@ -158,12 +150,9 @@ def cue_task(
     Train and test are drawn independently from ``seed`` (test uses ``seed + 1``), so the same
     arguments always give the same data.
     """
-    check_int("n_train", n_train)
-    check_int("n_test", n_test)
     grid, cell, per_class = _check_layout(grid, cell, per_class)
-    seed = _check_seed(seed)
-    splits = []
-    for n, s in ((n_train, seed), (n_test, seed + 1)):
+
+    def draw(n: int, s: int) -> Split:
         labels, classes, corners, target = place_objects(n, grid, cell, per_class, s)
-        splits.append(Split(render(classes, corners, target, grid * cell, noise, s), labels))
-    return splits[0], splits[1]
+        return Split(render(classes, corners, target, grid * cell, noise, s), labels)
+    return train_test(draw, n_train, n_test, seed)

@@ -2,16 +2,18 @@
 
 - :func:`digits`: scikit-learn's 8x8 handwritten digits (1,797 images, shipped with the package).
 - :func:`sample_images`: scikit-learn's two colour photographs (``china.jpg``, ``flower.jpg``).
+- :func:`train_test`: the two splits of a generated task (``attn_src.*_task``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ._validate import check_int
+from ._validate import check_int, check_seed
 
 
 @dataclass
@@ -23,6 +25,14 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.y)
+
+
+def train_test(draw: Callable[[int, int], Split], n_train: int, n_test: int, seed: int) -> tuple[Split, Split]:
+    """``(draw(n_train, seed), draw(n_test, seed + 1))``: a generated task's train and test splits, drawn
+    independently, so that the same arguments always give the same data."""
+    n_train, n_test = check_int("n_train", n_train), check_int("n_test", n_test)
+    seed = check_seed(seed)
+    return draw(n_train, seed), draw(n_test, seed + 1)
 
 
 def digits(size: int = 16, test_fraction: float = 0.25, seed: int = 0) -> tuple[Split, Split]:

@@ -36,8 +36,8 @@ import math
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_int, check_real
-from .data import Split
+from ._validate import check_choice, check_int, check_real, check_seed
+from .data import Split, train_test
 from .models.factory import AttentionSpec, make_attention
 from .models.small import conv_bn_relu
 
@@ -49,12 +49,6 @@ PERIOD = 4
 
 # Direction (row step, column step) along which each class's stripes vary (they run across it).
 _DIRECTIONS = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0]])
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r} ({type(seed).__name__})")
-    return seed
 
 
 def _check_size(size: object) -> int:
@@ -133,7 +127,7 @@ def band_examples(
     distractor = _check_non_negative("distractor", distractor)
     level = check_real("level", level)
     marker = check_choice("marker", marker, MARKERS)
-    gen = torch.Generator().manual_seed(_check_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))
 
     bands = torch.randint(1, channels - 1, (n,), generator=gen)
     labels = torch.randint(0, len(CLASSES), (n,), generator=gen)
@@ -170,15 +164,10 @@ def marked_band_task(
     Train and test are drawn independently from ``seed`` (test uses ``seed + 1``), so the same
     arguments always give the same data.
     """
-    check_int("n_train", n_train)
-    check_int("n_test", n_test)
-    _check_seed(seed)
-    options = dict(channels=channels, size=size, noise=noise, distractor=distractor, level=level, marker=marker)
-    splits = []
-    for n, s in ((n_train, seed), (n_test, seed + 1)):
-        x, labels, _ = band_examples(n, seed=s, **options)
-        splits.append(Split(x, labels))
-    return splits[0], splits[1]
+    def draw(n: int, s: int) -> Split:
+        x, labels, _ = band_examples(n, channels, size, noise, distractor, level, marker, seed=s)
+        return Split(x, labels)
+    return train_test(draw, n_train, n_test, seed)
 
 
 class BandNet(nn.Module):

@@ -29,20 +29,14 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from ._validate import check_int, check_real
-from .data import Split
+from ._validate import check_int, check_real, check_seed
+from .data import Split, train_test
 
 CLASSES = ("same row", "same column", "neither")
 
 MARK = torch.tensor([[0.0, 1.0, 0.0],
                      [1.0, 1.0, 1.0],
                      [0.0, 1.0, 0.0]])
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r} ({type(seed).__name__})")
-    return seed
 
 
 def _check_geometry(size: int, min_gap: int) -> int:
@@ -65,7 +59,7 @@ def mark_positions(n: int, size: int = 18, min_gap: int = 7, seed: int = 0) -> t
     """
     n = check_int("n", n)
     span = _check_geometry(size, min_gap)
-    gen = torch.Generator().manual_seed(_check_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))
     labels = torch.randint(0, len(CLASSES), (n,), generator=gen)
     first = torch.randint(0, span, (n, 2), generator=gen)
     # d in min_gap .. span - min_gap, wrapped: the plain distance |p - q| is d or span - d, both >= min_gap.
@@ -91,7 +85,7 @@ def render(corners: torch.Tensor, size: int = 18, noise: float = 0.3, seed: int 
         raise ValueError(f"corners must lie in 0 .. size - 3 = {size - 3} so a 3 x 3 mark fits, "
                          f"got values in {corners.min().item()} .. {corners.max().item()}")
     n = corners.shape[0]
-    gen = torch.Generator().manual_seed(_check_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))
     centres = torch.zeros(n, 1, size, size)
     rows, cols = corners[..., 0] + 1, corners[..., 1] + 1
     batch = torch.arange(n).unsqueeze(1).expand_as(rows)
@@ -114,11 +108,7 @@ def alignment_task(
     Train and test are drawn independently from ``seed`` (test uses ``seed + 1``), so the same
     arguments always give the same data.
     """
-    check_int("n_train", n_train)
-    check_int("n_test", n_test)
-    _check_seed(seed)
-    splits = []
-    for n, s in ((n_train, seed), (n_test, seed + 1)):
+    def draw(n: int, s: int) -> Split:
         labels, corners = mark_positions(n, size, min_gap, s)
-        splits.append(Split(render(corners, size, noise, s), labels))
-    return splits[0], splits[1]
+        return Split(render(corners, size, noise, s), labels)
+    return train_test(draw, n_train, n_test, seed)

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import torch
 
-from ._validate import check_int, check_real
-from .data import Split
+from ._validate import check_int, check_real, check_seed
+from .data import Split, train_test
 
 CLASSES = ("two colours", "one colour")
 
@@ -38,12 +38,6 @@ CLASSES = ("two colours", "one colour")
 TINYCNN_FIELD = 9
 
 SPOT = 3  # a spot is SPOT x SPOT pixels
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r} ({type(seed).__name__})")
-    return seed
 
 
 def _check_geometry(size: int, min_gap: int) -> int:
@@ -66,7 +60,7 @@ def spot_layout(n: int, size: int = 16, min_gap: int = 11, seed: int = 0) -> tup
     """
     n = check_int("n", n)
     span = _check_geometry(size, min_gap)
-    gen = torch.Generator().manual_seed(_check_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))
     labels = torch.randint(0, len(CLASSES), (n,), generator=gen)
     first = torch.randint(0, 2, (n,), generator=gen)
     channels = torch.stack([first, torch.where(labels == 1, first, 1 - first)], dim=1)
@@ -106,7 +100,7 @@ def render(channels: torch.Tensor, corners: torch.Tensor, size: int = 16, noise:
     if channels.numel() and (channels.min() < 0 or channels.max() > 1):
         raise ValueError(f"channels must be 0 or 1, got values in {channels.min().item()} .. {channels.max().item()}")
     n = corners.shape[0]
-    gen = torch.Generator().manual_seed(_check_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))
     x = noise * torch.randn(n, 2, size, size, generator=gen)
     offsets = torch.arange(SPOT)
     for i in range(corners.shape[1]):
@@ -130,11 +124,7 @@ def same_colour_task(
     Train and test are drawn independently from ``seed`` (test uses ``seed + 1``), so the same
     arguments always give the same data.
     """
-    check_int("n_train", n_train)
-    check_int("n_test", n_test)
-    _check_seed(seed)
-    splits = []
-    for n, s in ((n_train, seed), (n_test, seed + 1)):
+    def draw(n: int, s: int) -> Split:
         labels, channels, corners = spot_layout(n, size, min_gap, s)
-        splits.append(Split(render(channels, corners, size, noise, s), labels))
-    return splits[0], splits[1]
+        return Split(render(channels, corners, size, noise, s), labels)
+    return train_test(draw, n_train, n_test, seed)

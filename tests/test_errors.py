@@ -77,3 +77,27 @@ def test_non_4d_input_is_rejected(module):
         module(torch.randn(64, 8, 8))
     with pytest.raises(TypeError, match=re.escape("input must be a torch.Tensor of shape (N, C, H, W), got list")):
         module([[1.0]])
+
+
+@pytest.mark.parametrize("seed, message", [(1.0, "seed must be an int, got 1.0 (float)"),
+                                           (True, "seed must be an int, got True (bool)"),
+                                           ("0", "seed must be an int, got '0' (str)")])
+def test_every_generated_task_rejects_a_seed_that_is_not_an_int(seed, message):
+    from attn_src.cbam_task import cue_task
+    from attn_src.eca_task import marked_band_task
+    from attn_src.position_task import alignment_task
+    from attn_src.se_task import same_colour_task
+
+    for task in (alignment_task, same_colour_task, marked_band_task, cue_task):
+        with pytest.raises(TypeError, match=re.escape(message)):
+            task(n_train=4, n_test=4, seed=seed)
+
+
+def test_generated_tasks_draw_train_and_test_from_seed_and_seed_plus_one():
+    from attn_src.data import Split, train_test
+
+    seen = []
+    train, test = train_test(lambda n, s: seen.append((n, s)) or Split(torch.zeros(n, 1, 2, 2), torch.zeros(n)), 3, 2, 7)
+    assert seen == [(3, 7), (2, 8)] and (len(train), len(test)) == (3, 2)
+    with pytest.raises(ValueError, match="n_test must be an int >= 1, got 0"):
+        train_test(lambda n, s: None, 3, 0, 7)

@@ -198,11 +198,13 @@ def test_figure_names_are_unique_across_the_book():
 PROSE_NUMBER = re.compile(r"(?<![\w.,])(\d+\.\d+|\d+(?=\s?%))(?![\w])")
 GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
 CODE_SPAN = re.compile(r"`[^`]*`")
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.DOTALL)
 
 
 def prose_numbers(markdown: str) -> set[float]:
-    """The numbers a markdown cell types, outside glue roles and code spans (``x.mean((2, 3))``)."""
-    text = CODE_SPAN.sub(" ", GLUE_ROLE.sub(" ", markdown))
+    """The numbers a markdown cell types, outside glue roles, code spans (``x.mean((2, 3))``) and
+    math (``$\\sigma(0) = 0.5$``: a formula's numbers are what it computes, on every machine)."""
+    text = MATH.sub(" ", CODE_SPAN.sub(" ", GLUE_ROLE.sub(" ", markdown)))
     return {float(m.group(1)) for m in PROSE_NUMBER.finditer(text)}
 
 
@@ -225,7 +227,7 @@ def machine_numbers(cells: list[dict]) -> set[float]:
 
 def test_prose_numbers_are_found():
     assert prose_numbers("SE reaches 98.07 % (a gain of 1.5 points), 12,345 steps, 4 seeds, 7 %") == {98.07, 1.5, 7}
-    assert prose_numbers("{glue:text}`acc:.2f` against `x.mean((2, 3))` and 0.5x") == set()
+    assert prose_numbers("{glue:text}`acc:.2f` against `x.mean((2, 3))`, $\\sigma(0) = 0.5$ and 0.5x") == set()
     timing = {"cell_type": "code", "metadata": {"tags": ["nbval-ignore-output"]},
               "outputs": [{"output_type": "stream", "text": "acc 0.9733, 1.50 copies\n"}]}
     counted = {"cell_type": "code", "metadata": {}, "outputs": [{"output_type": "stream", "text": "1.5 copies\n"}]}
