@@ -137,7 +137,7 @@ def test_a_stub_says_not_yet(stub, capsys):
     (NoSigmoid, "should lie in (0, 1) (a sigmoid's output)"),
     (ReturnsGate, "the gate M_s(F); forward should return the refined map M_s(F) * F"),
     (WithBias, "has 99 parameters, expected 98 = 2 * 7 * 7"),
-    (NoPadding, "padding=(0, 0), stride=(1, 1), dilation=(1, 1): the map changes size; pad the conv by kernel_size // 2 = 3"),
+    (NoPadding, "padding=(0, 0), stride=(1, 1), dilation=(1, 1): the map changes size; pad it by kernel_size // 2 = 3"),
     (WrongInChannels, "expected (1, 2, 7, 7): in_channels=2 (the mean map and the max map)"),
     (PoolsOverSpace, "differs between channels at the same position"),
     (PerChannelGate, "a spatial gate is one map (N, 1, H, W), shared by every channel"),

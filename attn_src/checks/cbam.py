@@ -31,6 +31,21 @@ KERNEL_SIZES = (7, 3)
 SHAPES = ((2, 8, 9, 9), (3, 5, 6, 10), (1, 1, 7, 7), (2, 16, 1, 1))
 
 
+def _check_spatial_conv(conv: nn.Conv2d, k: int, name: str) -> nn.Conv2d:
+    """Fail unless ``conv`` maps the 2 pooled maps to 1 map with a k x k kernel, keeping the map's size."""
+    if tuple(conv.weight.shape) != (1, 2, k, k):
+        raise CheckFailure(
+            f"{name}'s weight has shape {tuple(conv.weight.shape)}, expected (1, 2, {k}, {k}): "
+            f"in_channels=2 (the mean map and the max map), out_channels=1, kernel_size={k}"
+        )
+    if conv.padding not in ("same", (k // 2, k // 2)) or conv.stride != (1, 1) or conv.dilation != (1, 1):
+        raise CheckFailure(
+            f"{name} has padding={conv.padding}, stride={conv.stride}, dilation={conv.dilation}: the map changes "
+            f"size; pad it by kernel_size // 2 = {k // 2} on each side, with stride 1 and dilation 1"
+        )
+    return conv
+
+
 def _the_conv(module: nn.Module, k: int) -> nn.Conv2d:
     convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
     if len(convs) != 1:
@@ -38,18 +53,7 @@ def _the_conv(module: nn.Module, k: int) -> nn.Conv2d:
             f"SpatialAttention(kernel_size={k}) should contain exactly one nn.Conv2d (2 pooled maps -> 1 map), "
             f"found {len(convs)}"
         )
-    conv = convs[0]
-    if tuple(conv.weight.shape) != (1, 2, k, k):
-        raise CheckFailure(
-            f"the conv's weight has shape {tuple(conv.weight.shape)}, expected (1, 2, {k}, {k}): "
-            f"in_channels=2 (the mean map and the max map), out_channels=1, kernel_size={k}"
-        )
-    if conv.padding not in ("same", (k // 2, k // 2)) or conv.stride != (1, 1) or conv.dilation != (1, 1):
-        raise CheckFailure(
-            f"the conv has padding={conv.padding}, stride={conv.stride}, dilation={conv.dilation}: the map changes size; "
-            f"pad the conv by kernel_size // 2 = {k // 2} on each side, with stride 1 and dilation 1"
-        )
-    return conv
+    return _check_spatial_conv(convs[0], k, "the conv")
 
 
 def _pair(cls, k: int) -> tuple[nn.Module, SpatialAttention]:
@@ -189,17 +193,7 @@ def _cbam_layers(module: nn.Module, c: int, r: int, k: int) -> tuple[nn.Module, 
             f"expected one nn.Conv2d with a {k}x{k} kernel (Eq. 3's f, from the 2 pooled maps to 1 map), "
             f"found {len(spatial)}"
         )
-    conv = spatial[0]
-    if tuple(conv.weight.shape) != (1, 2, k, k):
-        raise CheckFailure(
-            f"the spatial conv's weight has shape {tuple(conv.weight.shape)}, expected (1, 2, {k}, {k}): "
-            f"in_channels=2 (the mean map and the max map), out_channels=1, kernel_size={k}"
-        )
-    if conv.padding not in ("same", (k // 2, k // 2)) or conv.stride != (1, 1) or conv.dilation != (1, 1):
-        raise CheckFailure(
-            f"the spatial conv has padding={conv.padding}, stride={conv.stride}, dilation={conv.dilation}: the map "
-            f"changes size; pad it by kernel_size // 2 = {k // 2} on each side, with stride 1 and dilation 1"
-        )
+    conv = _check_spatial_conv(spatial[0], k, "the spatial conv")
     if len(mlp) == 4:
         raise CheckFailure(
             "found 4 MLP layers: two MLPs, one per descriptor; Eq. 2 applies ONE MLP (W_0, W_1) to both "
