@@ -235,3 +235,24 @@ def test_channel_mean_is_the_mean_over_channels_with_and_without_gradients():
     weights = torch.randn_like(expected)
     (out * weights).sum().backward()
     torch.testing.assert_close(tracked.grad, (weights / 24).expand_as(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("size, route", [((5, 7), "aten.mean.dim"), ((32, 32), "aten.bmm.default")])
+def test_channel_mean_takes_the_product_only_on_large_maps(size, route):
+    """Without gradients the mean over C is a matrix-vector product from PRODUCT_MEAN_MIN_AREA = 32 x 32
+    positions on; below, the product's dozen small operations cost more than they save."""
+    from attn_src import count_ops
+    from attn_src.fast.ops import PRODUCT_MEAN_MIN_AREA, channel_mean
+
+    assert PRODUCT_MEAN_MIN_AREA == 32 * 32
+
+    class Mean(nn.Module):
+        def forward(self, x):
+            return channel_mean(x)
+
+    x = torch.randn(2, 16, *size, dtype=torch.float64)
+    ops = count_ops(Mean(), x).by_op()
+    (other,) = {"aten.mean.dim", "aten.bmm.default"} - {route}
+    assert route in ops.index and other not in ops.index
+    with torch.no_grad():
+        torch.testing.assert_close(Mean()(x), x.mean(1, keepdim=True), rtol=1e-12, atol=1e-12)

@@ -7,7 +7,7 @@ parameters and ``state_dict`` (official weights load one to one), the same outpu
 - :class:`FastSE`, :class:`FastECA`: the squeeze is a sum divided by the count when autograd
   records (:func:`~attn_src.fast.ops.mean_pool`), whose backward writes no full-size tensor.
 - :class:`FastCBAM`: both channel poolings in one pass over each image (:func:`~attn_src.fast.ops.pooled`), the shared MLP run once
-  on both descriptors stacked, the channel mean as a matrix-vector product, the channel maximum in
+  on both descriptors stacked, the channel mean as a matrix-vector product on large maps, the channel maximum in
   two stages (``amax`` without autograd, ``max`` with indices with it), the 2->1 conv's input
   channels-last while autograd records, and the second multiply in place.
 - :class:`FastCoordAttention`: the two directional means as one matrix product on small maps
@@ -62,7 +62,7 @@ class FastChannelAttention(ChannelAttention):
         # both poolings, on a block of images at a time where block_bytes asks for blocks
         avg, peak = pooled(x.flatten(2), partial(mean_pool, dim=2), partial(max_pool, dim=2))
         from_avg, from_max = self.mlp(torch.cat([avg, peak])).chunk(2)  # one call instead of two
-        return torch.sigmoid(from_avg + from_max)[:, :, None, None]
+        return torch.sigmoid(from_avg + from_max).view(*avg.shape, 1, 1)
 
 
 class FastSpatialAttention(SpatialAttention):
