@@ -7,7 +7,8 @@
 #   - attn_src installed from a clone of this repository, not editable, as the set-up cell installs it;
 #   - every chapter (with its stored outputs, strict nbval) and every student notebook (the student
 #     edition, which must run to its end) executed in an empty folder outside the repository;
-#   - and any output on stderr (a warning, a deprecation) fails, as a student would see it in red.
+#   - with every warning shown, any output on stderr (a warning, a deprecation) fails, as a student
+#     would see it in red.
 #   bash scripts/test_colab.sh               # extra arguments go to pytest
 #   PYTHON=python3.11 bash scripts/test_colab.sh
 set -euo pipefail
@@ -42,7 +43,8 @@ cp "$WORK"/clone/book/*.ipynb "$WORK/run/"
 'torch', torch.__version__, 'numpy', numpy.__version__, 'pandas', pandas.__version__, 'matplotlib', matplotlib.__version__)"
 
 cd "$WORK/run"
-export PYDEVD_DISABLE_FILE_VALIDATION=1 PYTHONHASHSEED=0
+# Every warning shown (numpy 2's deprecations included), as to a student who turns them on.
+export PYDEVD_DISABLE_FILE_VALIDATION=1 PYTHONHASHSEED=0 PYTHONWARNINGS=default
 # Strict nbval over the chapters; the student notebooks, which store no output, must only run.
 "$VENV/bin/python" -m pytest -p no:cacheprovider -q --nbval --nbval-current-env \
     --nbval-sanitize-with "$ROOT/tests/sanitize.cfg" ./*.ipynb student/*.ipynb "$@"
