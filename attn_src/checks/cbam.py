@@ -291,13 +291,18 @@ def _check_channel_gate(built: dict) -> None:
             raise CheckFailure(f"channel_gate returned shape {(n, 1, h, w)}, a map of positions: Eq. 2 pools over "
                                "the positions (dims 2 and 3) and gives one number per channel, (N, C, 1, 1)")
         expect_shape(f"channel_gate for an input of shape {tuple(x.shape)}", got, (n, c, 1, 1))
-        if not torch.allclose(got, expected, atol=1e-5):
-            with torch.no_grad():
-                for message, variant in _channel_mistakes(reference, x).items():
-                    if torch.allclose(got, variant, atol=1e-5):
-                        raise CheckFailure(message)
+        _name_the_mistake(got, expected, lambda: _channel_mistakes(reference, x))
         expect_in_unit_interval("channel_gate's output (did you apply the sigmoid?)", got)
         expect_close(f"channel_gate for an input of shape {tuple(x.shape)}", got, expected)
+
+
+def _name_the_mistake(got: torch.Tensor, expected: torch.Tensor, mistakes: Callable[[], dict]) -> None:
+    """Where ``got`` is not ``expected``, fail with the message of the usual mistake it equals, if any."""
+    if not torch.allclose(got, expected, atol=1e-5):
+        with torch.no_grad():
+            for message, variant in mistakes().items():
+                if torch.allclose(got, variant, atol=1e-5):
+                    raise CheckFailure(message)
 
 
 def _spatial_mistakes(reference: CBAM, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -323,11 +328,7 @@ def _check_spatial_gate(built: dict) -> None:
             raise CheckFailure(f"spatial_gate returned shape {(n, c, 1, 1)}, one number per channel: Eq. 3 pools "
                                "across the channels (dim=1, keepdim=True) and gives one map, (N, 1, H, W)")
         expect_shape(f"spatial_gate for an input of shape {tuple(x.shape)}", got, (n, 1, h, w))
-        if not torch.allclose(got, expected, atol=1e-5):
-            with torch.no_grad():
-                for message, variant in _spatial_mistakes(reference, x).items():
-                    if torch.allclose(got, variant, atol=1e-5):
-                        raise CheckFailure(message)
+        _name_the_mistake(got, expected, lambda: _spatial_mistakes(reference, x))
         expect_in_unit_interval("spatial_gate's output (did you apply the sigmoid?)", got)
         expect_close(f"spatial_gate for an input of shape {tuple(x.shape)}", got, expected)
 
@@ -359,11 +360,7 @@ def _check_forward(built: dict) -> None:
             raise CheckFailure(f"forward returned shape {tuple(got.shape)}, a gate; Eq. 1's F'' has the input's "
                                f"shape {tuple(x.shape)}: multiply the gates into the map")
         expect_shape(f"forward for an input of shape {tuple(x.shape)}", got, tuple(x.shape))
-        if not torch.allclose(got, expected, atol=1e-5):
-            with torch.no_grad():
-                for message, variant in _forward_mistakes(reference, x).items():
-                    if torch.allclose(got, variant, atol=1e-5):
-                        raise CheckFailure(message)
+        _name_the_mistake(got, expected, lambda: _forward_mistakes(reference, x))
         expect_close(f"forward for an input of shape {tuple(x.shape)}", got, expected)
 
 
