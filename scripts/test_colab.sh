@@ -37,7 +37,8 @@ git clone --quiet "$ROOT" "$WORK/clone"             # what is committed, as git+
 "${PIP[@]}" "$WORK/clone"                            # its dependencies, at the versions pip picks
 
 mkdir -p "$WORK/run/student"
-cp "$WORK"/clone/book/*.ipynb "$WORK/run/"
+cp "$WORK"/clone/book/*.ipynb "$WORK/clone/tests/sanitize.cfg" "$WORK/run/"
+printf '[pytest]\n' > "$WORK/run/pytest.ini"   # the folder's own settings, not the repository's
 "$VENV/bin/python" "$WORK/clone/scripts/student_edition.py" --out "$WORK/run/student" >/dev/null
 "$VENV/bin/python" -c "import sys, numpy, pandas, matplotlib, torch; print('== Python', sys.version.split()[0], \
 'torch', torch.__version__, 'numpy', numpy.__version__, 'pandas', pandas.__version__, 'matplotlib', matplotlib.__version__)"
@@ -47,7 +48,7 @@ cd "$WORK/run"
 export PYDEVD_DISABLE_FILE_VALIDATION=1 PYTHONHASHSEED=0 PYTHONWARNINGS=default
 # Strict nbval over the chapters; the student notebooks, which store no output, must only run.
 "$VENV/bin/python" -m pytest -p no:cacheprovider -q --nbval --nbval-current-env \
-    --nbval-sanitize-with "$ROOT/tests/sanitize.cfg" ./*.ipynb student/*.ipynb "$@"
+    --nbval-sanitize-with sanitize.cfg ./*.ipynb student/*.ipynb "$@"
 # nbval compares stored outputs; a new stream on stderr in a cell that stores none would pass it.
 "$VENV/bin/python" - student/*.ipynb <<'PY'
 import sys
